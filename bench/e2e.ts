@@ -1,0 +1,89 @@
+/**
+ * POST → succeeded latency of a trivial code-only execution through the whole stack: gateway over
+ * real HTTP, a real Temporal dev server, a worker and the local sandbox. Prints median and p95.
+ *
+ *   npm run bench:e2e            (RUNS=20 by default)
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createApp } from '../src/api/app';
+import { loadConfig } from '../src/config';
+import { freePort, startDevServer } from '../src/dev/temporal-dev-server';
+import { ArtifactStore } from '../src/storage/artifact-store';
+import { createExecutionWorker } from '../src/worker';
+
+const RUNS = Number(process.argv[2] ?? 20);
+const WARMUP = 2;
+
+function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)];
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-e2e-'));
+  const server = await startDevServer({ port: await freePort() });
+  const config = loadConfig({ TEMPORAL_ADDRESS: server.address, DATA_DIR: dataDir, TASK_QUEUE: 'bench-e2e' });
+  const connection = await NativeConnection.connect({ address: server.address });
+  const { worker, close } = await createExecutionWorker({ config, connection, llm: null });
+  const running = worker.run();
+  const clientConnection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection: clientConnection });
+  const app = createApp({
+    client,
+    store: new ArtifactStore(path.join(dataDir, 'artifacts')),
+    config,
+    logger: pino({ level: 'silent' }),
+  });
+  const http = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => http.once('listening', resolve));
+  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+
+  const once = async (): Promise<number> => {
+    const started = performance.now();
+    const response = await fetch(`${base}/api/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 'print(1)' }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    for (;;) {
+      const snapshot = (await (await fetch(`${base}/api/executions/${id}`)).json()) as { status: string };
+      if (snapshot.status === 'succeeded') return performance.now() - started;
+      if (['failed', 'cancelled', 'timed_out'].includes(snapshot.status))
+        throw new Error(`run ended ${snapshot.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+
+  try {
+    for (let i = 0; i < WARMUP; i++) await once();
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) times.push(await once());
+    times.sort((a, b) => a - b);
+    console.log(`e2e: POST → succeeded, code-only print(1), ${RUNS} runs after ${WARMUP} warm-up runs`);
+    console.log(
+      `  median ${percentile(times, 50).toFixed(1)} ms   p95 ${percentile(times, 95).toFixed(1)} ms   min ${times[0].toFixed(1)} ms   max ${times.at(-1)!.toFixed(1)} ms`,
+    );
+  } finally {
+    http.close();
+    worker.shutdown();
+    await running;
+    await close();
+    await clientConnection.close();
+    await connection.close();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Makes this machine ready to run and test the service; quick when everything is already there.
+# Installs only from package registries: the Go module proxy, Debian's packages and npm.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+TEMPORAL_CLI_VERSION="v1.5.1"
+tools="$root/.tools/bin"
+say() { printf '[setup] %s\n' "$*"; }
+
+# 1. Debian packages for the local sandbox.
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+if [ -x /usr/bin/python3 ]; then
+  if ! /usr/bin/python3 -c 'import numpy, pandas, matplotlib' 2>/dev/null; then
+    for module in numpy pandas matplotlib; do
+      /usr/bin/python3 -c "import $module" 2>/dev/null || missing+=("python3-$module")
+    done
+  fi
+else
+  missing+=(python3-numpy python3-pandas python3-matplotlib)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. The Temporal CLI (dev server and Web UI), built from source once.
+if [ ! -x "$tools/temporal" ] || ! "$tools/temporal" --version 2>/dev/null | grep -q 'Server'; then
+  command -v go >/dev/null 2>&1 || { say "Go is needed to build the Temporal CLI: install Go 1.25 or newer"; exit 1; }
+  say "building the Temporal CLI $TEMPORAL_CLI_VERSION with Go (a few minutes, once)..."
+  mkdir -p "$tools"
+  started=$(date +%s)
+  GOBIN="$tools" GOFLAGS=-mod=mod go install -v "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" 2>&1 |
+    awk '{ n++; if (n % 40 == 0) printf "[setup]   %d packages compiled...\n", n; fflush() }'
+  [ -x "$tools/temporal" ] || { say "building the Temporal CLI failed"; exit 1; }
+  say "Temporal CLI built in $(($(date +%s) - started)) s: $("$tools/temporal" --version)"
+fi
+
+# 3. Node dependencies, when missing or older than the lock file.
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages..."
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,269 @@
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorType } from '../domain/errors';
+import { parsePlan } from '../domain/plan-schema';
+import type { ArtifactRef, ExecuteOutcome, Plan, PlanStep, RunResult, TokenUsage } from '../domain/types';
+import { LlmError, type LlmClient } from '../llm/llm-client';
+import {
+  analysisPrompt,
+  codePrompt,
+  extractCode,
+  extractJson,
+  planPrompt,
+  type FilePreview,
+  type PreviousAttempt,
+  type Prompt,
+} from '../llm/prompts';
+import { SandboxUnavailableError, type Sandbox, type SandboxExecution } from '../sandbox/types';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { validatePython, type ValidationReport } from './code-validator';
+
+/** What the activities need from the world; tests hand in real fakes. */
+export interface ActivityDeps {
+  llm: LlmClient | null;
+  sandboxes: Partial<Record<'local' | 'e2b', Sandbox>>;
+  store: ArtifactStore;
+  /** Host python used to parse (never run) generated code. */
+  pythonPath: string;
+  /** Host folder for per-run scratch space. */
+  workRoot: string;
+}
+
+/** Text kept in history per attempt; the rest is cut with a marker. */
+export const MAX_STDOUT_CHARS = 8 * 1024;
+export const MAX_STDERR_CHARS = 4 * 1024;
+const PREVIEW_BYTES = 2048;
+const PREVIEW_LINES = 8;
+const HEARTBEAT_MS = 500;
+
+export interface PlanInput {
+  executionId: string;
+  task: string;
+  files: ArtifactRef[];
+  model: string;
+}
+
+export interface GenerateCodeInput {
+  executionId: string;
+  task: string | null;
+  plan: Plan;
+  step: PlanStep;
+  files: ArtifactRef[];
+  previousAttempts: PreviousAttempt[];
+  model: string;
+}
+
+export interface ExecuteCodeInput {
+  executionId: string;
+  stepId: string;
+  attempt: number;
+  code: string;
+  files: ArtifactRef[];
+  timeoutMs: number;
+  sandbox: 'local' | 'e2b';
+}
+
+export interface AnalyzeInput {
+  executionId: string;
+  task: string;
+  plan: Plan;
+  outcome: 'succeeded' | 'failed';
+  stdout: string;
+  results: string[];
+  files: string[];
+  error: string | null;
+  model: string;
+}
+
+/** Cuts `text` to `max` characters, saying how much was cut. */
+export function clipText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}\n… [output cut: ${text.length - max} more characters]`;
+}
+
+/** Builds the activities with their dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  const requireLlm = (): LlmClient => {
+    if (deps.llm) return deps.llm;
+    throw ApplicationFailure.nonRetryable(
+      'No language model is configured: set OPENAI_API_KEY or OPENAI_BASE_URL (and LLM_MODEL) for the worker.',
+      ErrorType.MODEL_NOT_CONFIGURED,
+    );
+  };
+
+  const ask = async (prompt: Prompt, model: string, json = false): Promise<{ text: string; usage: TokenUsage }> => {
+    const llm = requireLlm();
+    try {
+      return await llm.chat({ ...prompt, model, json, signal: Context.current().cancellationSignal });
+    } catch (error) {
+      if (error instanceof LlmError && !error.retryable) {
+        throw ApplicationFailure.nonRetryable(error.message, ErrorType.LLM_ERROR);
+      }
+      throw error;
+    }
+  };
+
+  const previews = async (executionId: string, files: ArtifactRef[]): Promise<FilePreview[]> =>
+    Promise.all(
+      files.map(async (file) => ({
+        name: file.name,
+        size: file.size,
+        preview: await previewOf(deps.store, executionId, file),
+      })),
+    );
+
+  return {
+    /** Turns the task into a plan of steps. */
+    async plan(input: PlanInput): Promise<{ plan: Plan; usage: TokenUsage }> {
+      const prompt = planPrompt(input.task, await previews(input.executionId, input.files));
+      const answer = await ask(prompt, input.model, true);
+      let parsed: unknown;
+      try {
+        parsed = extractJson(answer.text);
+      } catch {
+        throw ApplicationFailure.retryable('The model did not answer with a JSON plan.', ErrorType.LLM_BAD_OUTPUT);
+      }
+      const checked = parsePlan(parsed);
+      if (!checked.ok) {
+        throw ApplicationFailure.retryable(
+          `The model's plan is not valid: ${checked.problems.join('; ')}`,
+          ErrorType.LLM_BAD_OUTPUT,
+        );
+      }
+      return { plan: checked.plan, usage: answer.usage };
+    },
+
+    /** Writes Python for one step, with earlier failed attempts and their errors as context. */
+    async generateCode(input: GenerateCodeInput): Promise<{ code: string; usage: TokenUsage }> {
+      const prompt = codePrompt({
+        task: input.task,
+        plan: input.plan,
+        step: input.step,
+        files: await previews(input.executionId, input.files),
+        previousAttempts: input.previousAttempts,
+      });
+      const answer = await ask(prompt, input.model);
+      const code = extractCode(answer.text);
+      if (code === '') throw ApplicationFailure.retryable('The model answered without code.', ErrorType.LLM_BAD_OUTPUT);
+      return { code, usage: answer.usage };
+    },
+
+    /** Refuses code that cannot run: syntax errors, forbidden imports, paths outside the workspace. */
+    async validateCode(input: { code: string }): Promise<ValidationReport> {
+      return validatePython(input.code, deps.pythonPath);
+    },
+
+    /** Runs code in a sandbox; a Python error is a result, not a thrown failure. */
+    async executeCode(input: ExecuteCodeInput): Promise<ExecuteOutcome> {
+      const sandbox = deps.sandboxes[input.sandbox];
+      if (!sandbox) {
+        throw ApplicationFailure.nonRetryable(
+          `The ${input.sandbox} sandbox is not configured on this worker.`,
+          ErrorType.SANDBOX_UNAVAILABLE,
+        );
+      }
+      const context = Context.current();
+      const inputs = await Promise.all(
+        input.files.map(async (file) => {
+          const location = await deps.store.locate(input.executionId, file.key);
+          if (location === null) {
+            throw ApplicationFailure.nonRetryable(`Input file ${file.name} is missing.`, ErrorType.ARTIFACT_MISSING);
+          }
+          return { name: file.name, path: location };
+        }),
+      );
+      await mkdir(deps.workRoot, { recursive: true });
+      const outputDir = await mkdtemp(path.join(deps.workRoot, 'out-'));
+      let streamed = 0;
+      const heartbeat = setInterval(() => context.heartbeat({ streamedBytes: streamed }), HEARTBEAT_MS);
+      try {
+        context.heartbeat({ streamedBytes: 0 });
+        let execution: SandboxExecution;
+        try {
+          execution = await sandbox.run({
+            runId: `${input.executionId}-${input.stepId}-${input.attempt}-${randomUUID().slice(0, 8)}`,
+            code: input.code,
+            files: inputs,
+            outputDir,
+            timeoutMs: input.timeoutMs,
+            signal: context.cancellationSignal,
+            onStdout: (chunk) => (streamed += chunk.length),
+            onStderr: (chunk) => (streamed += chunk.length),
+          });
+        } catch (error) {
+          if (error instanceof SandboxUnavailableError) {
+            throw ApplicationFailure.retryable(error.message, ErrorType.SANDBOX_UNAVAILABLE);
+          }
+          throw error;
+        }
+        return await storeOutcome(deps.store, input, execution, outputDir);
+      } finally {
+        clearInterval(heartbeat);
+        await rm(outputDir, { recursive: true, force: true });
+      }
+    },
+
+    /** Explains the results, or the final failure, to the person who asked. */
+    async analyze(input: AnalyzeInput): Promise<{ analysis: string; usage: TokenUsage }> {
+      const answer = await ask(analysisPrompt(input), input.model);
+      return { analysis: answer.text.trim(), usage: answer.usage };
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+async function storeOutcome(
+  store: ArtifactStore,
+  input: ExecuteCodeInput,
+  execution: SandboxExecution,
+  outputDir: string,
+): Promise<ExecuteOutcome> {
+  const scope = `steps/${input.stepId}/${input.attempt}`;
+  const files = await Promise.all(
+    execution.files.map((file) => store.putFile(input.executionId, scope, file.name, file.path)),
+  );
+  const results: RunResult[] = [];
+  for (const result of execution.results) {
+    const { png, ...rest } = result;
+    const stored: RunResult = { ...rest };
+    if (png !== undefined) {
+      stored.png = await store.putFile(
+        input.executionId,
+        `${scope}/figures`,
+        path.basename(png),
+        path.join(outputDir, png),
+      );
+    }
+    if (stored.text !== undefined) stored.text = clipText(stored.text, MAX_STDOUT_CHARS);
+    if (stored.html !== undefined) stored.html = clipText(stored.html, MAX_STDOUT_CHARS);
+    results.push(stored);
+  }
+  return {
+    ok: execution.failure === null && execution.error === null,
+    errorType: execution.failure ?? (execution.error ? ErrorType.CODE_ERROR : null),
+    error: execution.error,
+    stdout: clipText(execution.logs.stdout.join(''), MAX_STDOUT_CHARS),
+    stderr: clipText(execution.logs.stderr.join(''), MAX_STDERR_CHARS),
+    results,
+    files,
+    usage: execution.usage,
+  };
+}
+
+async function previewOf(store: ArtifactStore, executionId: string, file: ArtifactRef): Promise<string> {
+  const location = await store.locate(executionId, file.key);
+  if (location === null) return '';
+  const handle = await open(location, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(PREVIEW_BYTES, file.size));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const head = buffer.subarray(0, bytesRead);
+    if (head.includes(0)) return '';
+    return head.toString('utf8').split(/\r?\n/).slice(0, PREVIEW_LINES).join('\n');
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,400 @@
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Config } from '../config';
+import { fileNameProblem } from '../domain/file-names';
+import { parsePlan } from '../domain/plan-schema';
+import { isExecutionStatus, isTerminal, type ExecutionStatus, type TaskKind, type TriggeredBy } from '../domain/status';
+import type { ArtifactRef, ExecutionInput, ExecutionOptions, ExecutionSnapshot, Plan } from '../domain/types';
+import type { ArtifactStore } from '../storage/artifact-store';
+import {
+  WORKFLOW_TYPE,
+  cancelSignal,
+  executionStatusKey,
+  snapshotQuery,
+  taskKindKey,
+  triggeredByKey,
+} from '../workflows/messages';
+import { HttpError, invalidTransition, notFound, unprocessable } from './http-error';
+import type { CreateExecutionBody } from './schemas';
+
+/** A file as it arrived, JSON (base64) or multipart. */
+export interface IncomingFile {
+  name: string;
+  data: Buffer;
+}
+
+export interface Submission {
+  task: string | null;
+  code: string | null;
+  plan: unknown;
+  files: IncomingFile[];
+  options: CreateExecutionBody['options'];
+  triggeredBy: TriggeredBy;
+  idempotencyKey: string | null;
+}
+
+export interface ExecutionSummary {
+  id: string;
+  status: ExecutionStatus;
+  task: string | null;
+  kind: TaskKind | null;
+  triggeredBy: TriggeredBy | null;
+  createdAt: string | null;
+  completedAt: string | null;
+}
+
+interface Memo {
+  task: string | null;
+  kind: TaskKind;
+  triggeredBy: TriggeredBy;
+  createdAt: string;
+}
+
+const EXECUTION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+const QUERY_TIMEOUT_MS = 5000;
+const MEMO_TASK_CHARS = 500;
+
+/**
+ * What the gateway does with executions, on top of Temporal: the workflow is the source of truth;
+ * this only validates, stores uploads, starts, queries and signals.
+ */
+export class ExecutionService {
+  constructor(
+    private readonly client: Client,
+    private readonly store: ArtifactStore,
+    private readonly config: Config,
+  ) {}
+
+  /** Validates and starts an execution; with an idempotency key, a repeat returns the first one. */
+  async submit(submission: Submission): Promise<{ id: string; status: ExecutionStatus; created: boolean }> {
+    const id = submission.idempotencyKey ? idFromKey(submission.idempotencyKey) : `exec-${randomUUID()}`;
+    const input = this.checkSubmission(submission, id);
+    if (submission.idempotencyKey) {
+      const existing = await this.describeOrNull(id);
+      if (existing) return { id, status: statusOf(existing), created: false };
+    }
+    const files: ArtifactRef[] = [];
+    for (const file of submission.files) files.push(await this.store.put(id, 'inputs', file.name, file.data));
+    const execution: ExecutionInput = { ...input, files };
+    const memo: Memo = {
+      task: execution.task === null ? null : execution.task.slice(0, MEMO_TASK_CHARS),
+      kind: execution.kind,
+      triggeredBy: execution.triggeredBy,
+      createdAt: execution.createdAt,
+    };
+    try {
+      await this.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue: this.config.temporal.taskQueue,
+        workflowId: id,
+        args: [execution],
+        memo: memo as unknown as Record<string, unknown>,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: executionStatusKey, value: 'queued' },
+          { key: triggeredByKey, value: execution.triggeredBy },
+          { key: taskKindKey, value: execution.kind },
+        ],
+      });
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError && submission.idempotencyKey) {
+        const existing = await this.describeOrNull(id);
+        return { id, status: existing ? statusOf(existing) : 'queued', created: false };
+      }
+      throw error;
+    }
+    return { id, status: 'queued', created: true };
+  }
+
+  /** The execution's snapshot: from the live workflow, or from its result once it has ended. */
+  async get(id: string): Promise<ExecutionSnapshot> {
+    const handle = this.client.workflow.getHandle(checkId(id));
+    const description = await this.describe(id);
+    if (description.status.name === 'COMPLETED') return (await handle.result()) as ExecutionSnapshot;
+    try {
+      return await withTimeout(handle.query(snapshotQuery), QUERY_TIMEOUT_MS);
+    } catch (error) {
+      if (error instanceof QueryTimeout || description.status.name !== 'RUNNING') {
+        return fallbackSnapshot(id, description);
+      }
+      throw error;
+    }
+  }
+
+  async status(id: string): Promise<ExecutionStatus> {
+    return statusOf(await this.describe(id));
+  }
+
+  /** Asks the workflow to stop; 409 when it has already ended. */
+  async cancel(id: string, reason: string | undefined): Promise<void> {
+    const description = await this.describe(id);
+    const status = statusOf(description);
+    if (description.status.name !== 'RUNNING' || isTerminal(status)) {
+      throw invalidTransition(`cannot cancel an execution that is ${status}`, { status });
+    }
+    await this.client.workflow.getHandle(id).signal(cancelSignal, { reason });
+  }
+
+  /** Waits for the end of the execution and returns its final snapshot. */
+  async waitForEnd(id: string): Promise<ExecutionSnapshot> {
+    await this.client.workflow.getHandle(checkId(id)).result();
+    return this.get(id);
+  }
+
+  async list(filter: {
+    status?: ExecutionStatus;
+    triggeredBy?: TriggeredBy;
+    pageSize: number;
+    nextPageToken?: string;
+  }): Promise<{ executions: ExecutionSummary[]; nextPageToken: string | null }> {
+    const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+    if (filter.status) clauses.push(`ExecutionState = '${filter.status}'`);
+    if (filter.triggeredBy) clauses.push(`TriggeredBy = '${filter.triggeredBy}'`);
+    let token: Buffer | undefined;
+    if (filter.nextPageToken) {
+      token = Buffer.from(filter.nextPageToken, 'base64url');
+      if (token.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'nextPageToken is not valid');
+    }
+    const response = await this.client.workflowService.listWorkflowExecutions({
+      namespace: this.config.temporal.namespace,
+      query: clauses.join(' AND '),
+      pageSize: filter.pageSize,
+      nextPageToken: token,
+    });
+    const executions = await Promise.all(
+      (response.executions ?? []).map(async (raw) => {
+        const info = await executionInfoFromRaw(
+          raw,
+          this.client.options.loadedDataConverter,
+          raw,
+          this.config.temporal.namespace,
+        );
+        const memo = (info.memo ?? {}) as Partial<Memo>;
+        const status = info.typedSearchAttributes.get(executionStatusKey);
+        return {
+          id: info.workflowId,
+          status: isExecutionStatus(status) ? status : temporalStatus(info.status.name),
+          task: memo.task ?? null,
+          kind: memo.kind ?? null,
+          triggeredBy: memo.triggeredBy ?? null,
+          createdAt: memo.createdAt ?? info.startTime.toISOString(),
+          completedAt: info.closeTime?.toISOString() ?? null,
+        };
+      }),
+    );
+    const next = response.nextPageToken;
+    return {
+      executions,
+      nextPageToken: next && next.length > 0 ? Buffer.from(next).toString('base64url') : null,
+    };
+  }
+
+  /** Resolves an artifact of an execution to a file on disk; 404 when there is none. */
+  async artifact(id: string, key: string): Promise<string> {
+    checkId(id);
+    let location: string | null;
+    try {
+      location = await this.store.locate(id, key);
+    } catch {
+      location = null;
+    }
+    if (location === null) throw notFound(`execution ${id} has no file ${key}`);
+    return location;
+  }
+
+  async read(id: string, key: string): Promise<Buffer> {
+    return this.store.read(id, key);
+  }
+
+  private async describe(id: string): Promise<WorkflowExecutionDescription> {
+    const description = await this.describeOrNull(checkId(id));
+    if (!description) throw notFound(`no execution with id ${id}`);
+    return description;
+  }
+
+  private async describeOrNull(id: string): Promise<WorkflowExecutionDescription | null> {
+    try {
+      return await this.client.workflow.getHandle(id).describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw error;
+    }
+  }
+
+  private checkSubmission(submission: Submission, id: string): Omit<ExecutionInput, 'files'> {
+    const { options } = submission;
+    if (options.requireApproval) {
+      throw unprocessable('NOT_SUPPORTED', 'Plan approval (requireApproval) is not available yet.');
+    }
+    if (options.budgetUsd !== null) {
+      throw unprocessable('NOT_SUPPORTED', 'Budgets (budgetUsd) are not available yet.');
+    }
+    const sandbox = options.sandbox ?? this.config.sandbox.kind;
+    if (sandbox !== this.config.sandbox.kind) {
+      throw unprocessable(
+        'SANDBOX_NOT_AVAILABLE',
+        `The ${sandbox} sandbox is not enabled here; this service runs code in the ${this.config.sandbox.kind} sandbox (SANDBOX).`,
+      );
+    }
+    let plan: Plan | null = null;
+    if (submission.plan !== undefined && submission.plan !== null) {
+      const checked = parsePlan(submission.plan);
+      if (!checked.ok) throw unprocessable('INVALID_PLAN', 'The plan is not valid.', { problems: checked.problems });
+      plan = checked.plan;
+    }
+    if (submission.code === null && !this.config.llm.configured) {
+      throw unprocessable(
+        'MODEL_NOT_CONFIGURED',
+        'This task needs a language model and none is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a ' +
+          'server other than OpenAI) and LLM_MODEL, or send `code` to run.',
+        { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] },
+      );
+    }
+    const names = new Set<string>();
+    for (const file of submission.files) {
+      const problem = fileNameProblem(file.name);
+      if (problem !== null) {
+        throw unprocessable('INVALID_FILE_NAME', `The file name ${JSON.stringify(file.name)} ${problem}.`, {
+          name: file.name,
+        });
+      }
+      if (names.has(file.name)) {
+        throw unprocessable('DUPLICATE_FILE_NAME', `Two files are named ${JSON.stringify(file.name)}.`);
+      }
+      names.add(file.name);
+      if (file.data.length > this.config.maxUploadBytes) {
+        throw new HttpError(
+          413,
+          'FILE_TOO_LARGE',
+          `The file ${file.name} is larger than the limit of ${this.config.maxUploadBytes} bytes.`,
+          { name: file.name, limit: this.config.maxUploadBytes },
+        );
+      }
+    }
+    const executionOptions: ExecutionOptions = {
+      maxAttempts: options.maxAttempts,
+      timeoutMs: options.timeoutMs,
+      stepTimeoutMs: options.stepTimeoutMs,
+      requireApproval: options.requireApproval,
+      budgetUsd: options.budgetUsd,
+      sandbox,
+      model: options.model ?? this.config.llm.model,
+    };
+    const kind: TaskKind = submission.code !== null ? 'code' : plan !== null ? 'plan' : 'task';
+    return {
+      executionId: id,
+      task: submission.task,
+      code: submission.code,
+      plan,
+      options: executionOptions,
+      triggeredBy: submission.triggeredBy,
+      kind,
+      modelAvailable: this.config.llm.configured,
+      createdAt: new Date().toISOString(),
+    };
+  }
+}
+
+class QueryTimeout extends Error {}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueryTimeout('query timed out')), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function checkId(id: string): string {
+  if (!EXECUTION_ID.test(id)) throw notFound(`no execution with id ${id}`);
+  return id;
+}
+
+/** Execution ids from idempotency keys: readable when the key is safe, hashed otherwise. */
+function idFromKey(key: string): string {
+  const safe = /^[A-Za-z0-9._:-]{1,100}$/.test(key);
+  return `exec-${safe ? key : createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+}
+
+function statusOf(description: WorkflowExecutionDescription): ExecutionStatus {
+  const fromAttribute = description.typedSearchAttributes.get(executionStatusKey);
+  const temporal = temporalStatus(description.status.name);
+  // A workflow closed by Temporal itself (terminated, timed out) never saw its own last transition.
+  if (description.status.name !== 'RUNNING' && description.status.name !== 'COMPLETED') return temporal;
+  return isExecutionStatus(fromAttribute) ? fromAttribute : temporal;
+}
+
+function temporalStatus(name: string): ExecutionStatus {
+  switch (name) {
+    case 'RUNNING':
+      return 'running';
+    case 'COMPLETED':
+      return 'succeeded';
+    case 'CANCELLED':
+      return 'cancelled';
+    case 'TIMED_OUT':
+      return 'timed_out';
+    default:
+      return 'failed';
+  }
+}
+
+/** What can be said of an execution whose workflow cannot answer a query right now. */
+function fallbackSnapshot(id: string, description: WorkflowExecutionDescription): ExecutionSnapshot {
+  const memo = (description.memo ?? {}) as Partial<Memo>;
+  const status = statusOf(description);
+  return {
+    id,
+    status,
+    task: memo.task ?? null,
+    kind: memo.kind ?? 'task',
+    triggeredBy: memo.triggeredBy ?? 'api',
+    createdAt: memo.createdAt ?? description.startTime.toISOString(),
+    startedAt: null,
+    completedAt: description.closeTime?.toISOString() ?? null,
+    plan: null,
+    steps: [],
+    progress: {
+      percentage: 0,
+      completedSteps: 0,
+      totalSteps: 0,
+      currentPhase: status === 'queued' ? 'queued' : 'done',
+      currentStep: null,
+      estimatedTimeRemainingMs: null,
+    },
+    awaiting: null,
+    result: null,
+    error:
+      description.status.name === 'RUNNING'
+        ? null
+        : {
+            code: 'INTERNAL',
+            message: `The workflow ended as ${description.status.name.toLowerCase()} in Temporal.`,
+            stepId: null,
+            recoverable: false,
+            at: description.closeTime?.toISOString() ?? new Date().toISOString(),
+          },
+    metrics: {
+      totalDurationMs: 0,
+      effectiveDurationMs: 0,
+      tokens: { prompt: 0, completion: 0 },
+      costUsd: 0,
+      attempts: 0,
+      successRate: 0,
+      errorRate: 0,
+    },
+    resourceUsage: [],
+    timeline: [],
+    messages: [],
+  };
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { TRIGGERS } from '../domain/status';
+
+const MAX_TASK_CHARS = 20_000;
+const MAX_CODE_CHARS = 200_000;
+export const MAX_FILES = 50;
+
+export const fileSchema = z.object({
+  name: z.string(),
+  content: z.string(),
+});
+
+export const optionsSchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(10).default(3),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(7 * 24 * 3600 * 1000)
+      .default(600_000),
+    stepTimeoutMs: z
+      .number()
+      .int()
+      .min(500)
+      .max(3600 * 1000)
+      .default(120_000),
+    requireApproval: z.boolean().default(false),
+    budgetUsd: z.number().positive().nullable().default(null),
+    sandbox: z.enum(['local', 'e2b']).optional(),
+    model: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export const createExecutionSchema = z
+  .object({
+    task: z.string().trim().min(1).max(MAX_TASK_CHARS).optional(),
+    files: z.array(fileSchema).max(MAX_FILES).default([]),
+    code: z.string().min(1).max(MAX_CODE_CHARS).optional(),
+    plan: z.unknown().optional(),
+    options: optionsSchema.default(() => optionsSchema.parse({})),
+    triggeredBy: z.enum(TRIGGERS).default('api'),
+  })
+  .strict()
+  .refine((body) => body.task !== undefined || body.code !== undefined || body.plan !== undefined, {
+    message: 'give a task, a plan or code',
+    path: ['task'],
+  });
+
+export type CreateExecutionBody = z.infer<typeof createExecutionSchema>;
+
+/** The original single-call interface. */
+export const syncTaskSchema = z
+  .object({
+    task_description: z.string().trim().min(1).max(MAX_TASK_CHARS),
+    data_files: z.array(fileSchema).max(MAX_FILES).default([]),
+    options: optionsSchema.optional(),
+  })
+  .strict();
+
+export const cancelSchema = z.object({ reason: z.string().max(1000).optional() }).strict();
+
+export const listQuerySchema = z.object({
+  status: z
+    .enum([
+      'queued',
+      'starting',
+      'running',
+      'paused',
+      'awaiting_input',
+      'succeeded',
+      'failed',
+      'cancelled',
+      'timed_out',
+    ])
+    .optional(),
+  triggeredBy: z.enum(TRIGGERS).optional(),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+  nextPageToken: z.string().max(4096).optional(),
+});

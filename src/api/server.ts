@@ -1,0 +1,32 @@
+import { Client, Connection } from '@temporalio/client';
+import path from 'node:path';
+import pino from 'pino';
+import { isLoopback, loadConfig } from '../config';
+import { ArtifactStore } from '../storage/artifact-store';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel });
+  if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
+    throw new Error(`Refusing to listen on ${config.host} without API_KEYS: set API_KEYS or HOST=127.0.0.1.`);
+  }
+  // Connect lazily so the gateway starts (and /healthz answers "down") while Temporal is away.
+  const connection = Connection.lazy({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const app = createApp({ client, store: new ArtifactStore(path.join(config.dataDir, 'artifacts')), config, logger });
+  const server = app.listen(config.port, config.host, () => {
+    logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');
+  });
+  const stop = () => {
+    server.close(() => void connection.close().finally(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('configuration', () => {
+  test('embedded defaults', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'executions' });
+    expect(config.temporal.uiUrl).toBe('http://localhost:8233');
+    expect(config.sandbox.kind).toBe('local');
+    expect(config.llm.configured).toBe(false);
+    expect(config.apiKeys).toEqual([]);
+  });
+
+  test('a model is configured by a key or a base URL; blank values count as unset', () => {
+    expect(loadConfig({ OPENAI_API_KEY: 'k' }).llm.configured).toBe(true);
+    expect(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:8000/v1' }).llm.configured).toBe(true);
+    expect(loadConfig({ OPENAI_API_KEY: '  ' }).llm.configured).toBe(false);
+    expect(loadConfig({ API_KEYS: 'a, b,,' }).apiKeys).toEqual(['a', 'b']);
+  });
+
+  test('every problem is reported at once', () => {
+    expect(() => loadConfig({ PORT: 'abc', SANDBOX: 'docker' })).toThrow(ConfigError);
+    try {
+      loadConfig({ PORT: 'abc', SANDBOX: 'docker' });
+    } catch (error) {
+      expect((error as Error).message).toContain('PORT');
+      expect((error as Error).message).toContain('SANDBOX');
+    }
+  });
+});

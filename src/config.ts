@@ -1,0 +1,102 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z.object({
+  PORT: port.default(3000),
+  HOST: optionalString,
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_URL: optionalString,
+  TEMPORAL_UI_PORT: port.default(8233),
+  TASK_QUEUE: z.string().default('executions'),
+  DATA_DIR: z.string().default('./data'),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString,
+  LLM_MODEL: z.string().default('gpt-4o-mini'),
+  SANDBOX: z.enum(['local', 'e2b']).default('local'),
+  E2B_API_KEY: optionalString,
+  API_KEYS: optionalString,
+  PYTHON_PATH: z.string().default('/usr/bin/python3'),
+  SANDBOX_WORK_DIR: optionalString,
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(25 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; uiPort: number };
+  dataDir: string;
+  llm: { apiKey: string | undefined; baseUrl: string | undefined; model: string; configured: boolean };
+  sandbox: { kind: 'local' | 'e2b'; e2bApiKey: string | undefined; pythonPath: string; workDir: string };
+  apiKeys: string[];
+  maxUploadBytes: number;
+  logLevel: string;
+}
+
+/** Thrown with every problem in the environment at once, so a person can fix them in one go. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads the configuration from `env`. Called once per entry point, never at import time. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const apiKeys = (e.API_KEYS ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  // Without API keys the gateway is open, so it only listens on loopback.
+  const host = e.HOST ?? '127.0.0.1';
+  return {
+    port: e.PORT,
+    host,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TASK_QUEUE,
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    dataDir: path.resolve(e.DATA_DIR),
+    llm: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      model: e.LLM_MODEL,
+      configured: e.OPENAI_API_KEY !== undefined || e.OPENAI_BASE_URL !== undefined,
+    },
+    sandbox: {
+      kind: e.SANDBOX,
+      e2bApiKey: e.E2B_API_KEY,
+      pythonPath: e.PYTHON_PATH,
+      // The sandbox user must be able to reach this folder, so it is not under DATA_DIR (often in a
+      // home folder closed to other users) but in the system's temporary folder.
+      workDir: path.resolve(e.SANDBOX_WORK_DIR ?? path.join(os.tmpdir(), 'agent-executions-sandbox')),
+    },
+    apiKeys,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

@@ -1,0 +1,114 @@
+import { ExecutionRecord, MAX_TIMELINE, RefusedTransition } from './execution-record';
+import type { ExecutionInput } from './types';
+
+const input: ExecutionInput = {
+  executionId: 'exec-1',
+  task: 'Sum it',
+  code: null,
+  plan: null,
+  files: [],
+  options: {
+    maxAttempts: 3,
+    timeoutMs: 60_000,
+    stepTimeoutMs: 10_000,
+    requireApproval: false,
+    budgetUsd: null,
+    sandbox: 'local',
+    model: 'gpt-4o-mini',
+  },
+  triggeredBy: 'api',
+  kind: 'task',
+  modelAvailable: true,
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
+
+function clock() {
+  let now = Date.parse('2026-01-01T00:00:00.000Z');
+  return { now: () => new Date(now), advance: (ms: number) => (now += ms) };
+}
+
+describe('execution record', () => {
+  test('walks a successful execution and reports it', () => {
+    const time = clock();
+    const record = new ExecutionRecord(input, time.now);
+    record.apply('start', 'init', 'EXECUTION_STARTED', 'taken');
+    record.apply('run', 'step', 'TASK_STARTED', 'work');
+    record.setPlan({ steps: [{ id: 'main', title: 'Sum', description: '', dependsOn: [] }] });
+    record.addTokens({ prompt: 1_000_000, completion: 0 });
+    record.startStep('main');
+    time.advance(1500);
+    const png = {
+      name: 'figure-1.png',
+      key: 'steps/main/1/figures/figure-1.png',
+      size: 3,
+      sha256: 'x',
+      contentType: 'image/png',
+    };
+    record.recordAttempt('main', {
+      status: 'succeeded',
+      code: 'print(1)',
+      stdout: '1\n',
+      stderr: '',
+      error: null,
+      durationMs: 1500,
+      files: [],
+      results: [
+        { png, isMainResult: false },
+        { text: '42', isMainResult: true },
+      ],
+    });
+    record.finishStep('main', 'succeeded');
+    const outputs = record.outputs();
+    expect(outputs).toEqual({ files: [], plots: [png], data: '42' });
+    record.succeed({ analysis: 'ok', outputs: { plots: outputs.plots, data: outputs.data }, files: [] });
+
+    const snapshot = record.snapshot();
+    expect(snapshot.status).toBe('succeeded');
+    expect(snapshot.metrics).toMatchObject({ totalDurationMs: 1500, attempts: 1, successRate: 1, costUsd: 0.15 });
+    expect(snapshot.progress).toMatchObject({
+      percentage: 100,
+      completedSteps: 1,
+      totalSteps: 1,
+      currentPhase: 'done',
+    });
+    expect(snapshot.timeline.map((event) => event.seq)).toEqual(
+      [...snapshot.timeline.map((event) => event.seq)].sort((a, b) => a - b),
+    );
+    expect(snapshot.timeline.at(-1)).toMatchObject({ type: 'finish', event: 'EXECUTION_COMPLETED' });
+  });
+
+  test('refuses transitions the table does not allow', () => {
+    const record = new ExecutionRecord(input, clock().now);
+    expect(() => record.succeed({ analysis: null, outputs: { plots: [], data: null }, files: [] })).toThrow(
+      RefusedTransition,
+    );
+    expect(record.current).toBe('queued');
+  });
+
+  test('cancelling marks the running step failed and the rest skipped', () => {
+    const record = new ExecutionRecord(input, clock().now);
+    record.apply('start', 'init', 'EXECUTION_STARTED', '');
+    record.apply('run', 'step', 'TASK_STARTED', '');
+    record.setPlan({
+      steps: [
+        { id: 'a', title: 'A', description: '', dependsOn: [] },
+        { id: 'b', title: 'B', description: '', dependsOn: ['a'] },
+      ],
+    });
+    record.startStep('a');
+    record.cancel('stop');
+    const snapshot = record.snapshot();
+    expect(snapshot.steps.map((step) => step.status)).toEqual(['failed', 'skipped']);
+    expect(snapshot.error).toMatchObject({ code: 'CANCELLED', message: 'stop', stepId: 'a' });
+  });
+
+  test('the timeline stays bounded and keeps its beginning', () => {
+    const record = new ExecutionRecord(input, clock().now);
+    record.apply('start', 'init', 'EXECUTION_STARTED', '');
+    for (let i = 0; i < MAX_TIMELINE * 2; i++) record.addEvent('step', 'TASK_STARTED', `event ${i}`);
+    const timeline = record.snapshot().timeline;
+    expect(timeline).toHaveLength(MAX_TIMELINE);
+    expect(timeline[0].event).toBe('EXECUTION_STARTED');
+    expect(timeline.at(-1)?.description).toBe(`event ${MAX_TIMELINE * 2 - 1}`);
+  });
+});

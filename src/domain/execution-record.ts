@@ -1,0 +1,279 @@
+import { tokenCostUsd } from './pricing';
+import { transition, type ExecutionEvent } from './execution-machine';
+import { isTerminal, type ExecutionStatus } from './status';
+import type {
+  ArtifactRef,
+  Awaiting,
+  ExecutionError,
+  ExecutionInput,
+  ExecutionMessage,
+  ExecutionResult,
+  ExecutionSnapshot,
+  MessageLevel,
+  Phase,
+  Plan,
+  ResourceUsage,
+  StepAttempt,
+  StepState,
+  TimelineEvent,
+  TimelineType,
+  TokenUsage,
+} from './types';
+
+/** Most timeline events and messages kept; older ones are dropped (the first few are kept). */
+export const MAX_TIMELINE = 400;
+export const MAX_MESSAGES = 400;
+const KEEP_HEAD = 20;
+
+/** Share of the progress bar given to planning and to the final analysis. */
+const PLAN_SHARE = 10;
+const ANALYSIS_SHARE = 10;
+
+export class RefusedTransition extends Error {
+  override readonly name = 'RefusedTransition';
+}
+
+function bounded<T>(list: T[], max: number): void {
+  if (list.length > max) list.splice(KEEP_HEAD, list.length - max);
+}
+
+/**
+ * Everything visible about one execution, kept by its workflow. Pure and deterministic: time comes
+ * from the injected clock (workflow time inside the workflow), so it can be unit-tested on its own.
+ */
+export class ExecutionRecord {
+  private status: ExecutionStatus = 'queued';
+  private readonly timeline: TimelineEvent[] = [];
+  private readonly messages: ExecutionMessage[] = [];
+  private readonly steps = new Map<string, StepState>();
+  private readonly resourceUsage: ExecutionSnapshot['resourceUsage'] = [];
+  private seq = 0;
+  private plan: Plan | null = null;
+  private phase: Phase = 'queued';
+  private currentStep: string | null = null;
+  private startedAt: Date | null = null;
+  private completedAt: Date | null = null;
+  private tokens: TokenUsage = { prompt: 0, completion: 0 };
+  private awaiting: Awaiting | null = null;
+  private result: ExecutionResult | null = null;
+  private error: ExecutionError | null = null;
+
+  constructor(
+    private readonly input: ExecutionInput,
+    private readonly now: () => Date,
+  ) {}
+
+  get current(): ExecutionStatus {
+    return this.status;
+  }
+
+  /** Moves to the state the transition table gives for `event`, or throws RefusedTransition. */
+  apply(event: ExecutionEvent, type: TimelineType, name: string, description: string): ExecutionStatus {
+    const outcome = transition(this.status, event);
+    if (!outcome.ok) throw new RefusedTransition(outcome.reason);
+    this.status = outcome.to;
+    if (outcome.to === 'starting' && this.startedAt === null) this.startedAt = this.now();
+    if (isTerminal(outcome.to)) {
+      this.completedAt = this.now();
+      this.phase = 'done';
+      this.currentStep = null;
+    }
+    this.addEvent(type, name, description, null, { from: outcome.from, to: outcome.to });
+    return outcome.to;
+  }
+
+  addEvent(
+    type: TimelineType,
+    name: string,
+    description: string,
+    stepId: string | null = null,
+    data?: Record<string, unknown>,
+  ): void {
+    this.timeline.push({
+      seq: ++this.seq,
+      type,
+      event: name,
+      at: this.now().toISOString(),
+      stepId,
+      description,
+      ...(data ? { data } : {}),
+    });
+    bounded(this.timeline, MAX_TIMELINE);
+  }
+
+  log(level: MessageLevel, message: string, stepId: string | null = null): void {
+    this.messages.push({ seq: ++this.seq, level, message, at: this.now().toISOString(), stepId });
+    bounded(this.messages, MAX_MESSAGES);
+  }
+
+  setPhase(phase: Phase, stepId: string | null = this.currentStep): void {
+    this.phase = phase;
+    this.currentStep = stepId;
+  }
+
+  setPlan(plan: Plan): void {
+    this.plan = plan;
+    for (const step of plan.steps) this.steps.set(step.id, { id: step.id, status: 'pending', attempts: [] });
+  }
+
+  startStep(stepId: string): void {
+    this.step(stepId).status = 'running';
+    this.setPhase('generating', stepId);
+    this.addEvent('step', 'TASK_STARTED', `step ${stepId} started`, stepId);
+  }
+
+  finishStep(stepId: string, status: 'succeeded' | 'failed'): void {
+    const step = this.step(stepId);
+    step.status = status;
+    this.addEvent(
+      status === 'succeeded' ? 'step' : 'error',
+      status === 'succeeded' ? 'TASK_COMPLETED' : 'TASK_FAILED',
+      `step ${stepId} ${status} after ${step.attempts.length} attempt(s)`,
+      stepId,
+    );
+  }
+
+  recordAttempt(stepId: string, attempt: Omit<StepAttempt, 'n'>, usage?: ResourceUsage): StepAttempt {
+    const step = this.step(stepId);
+    const recorded = { n: step.attempts.length + 1, ...attempt };
+    step.attempts.push(recorded);
+    if (usage) this.resourceUsage.push({ stepId, attempt: recorded.n, ...usage });
+    if (recorded.error) {
+      this.addEvent('error', 'TASK_FAILED', `attempt ${recorded.n} failed: ${recorded.error.code}`, stepId, {
+        attempt: recorded.n,
+        code: recorded.error.code,
+      });
+      this.log('warning', `attempt ${recorded.n} of step ${stepId} failed: ${recorded.error.message}`, stepId);
+    }
+    return recorded;
+  }
+
+  addTokens(usage: TokenUsage): void {
+    this.tokens = { prompt: this.tokens.prompt + usage.prompt, completion: this.tokens.completion + usage.completion };
+  }
+
+  setAwaiting(awaiting: Awaiting | null): void {
+    this.awaiting = awaiting;
+  }
+
+  succeed(result: ExecutionResult): void {
+    this.result = result;
+    this.apply('succeed', 'finish', 'EXECUTION_COMPLETED', 'execution succeeded');
+  }
+
+  fail(error: Omit<ExecutionError, 'at'>): void {
+    this.error = { ...error, at: this.now().toISOString() };
+    this.apply('fail', 'finish', 'EXECUTION_FAILED', `execution failed: ${error.code}`);
+  }
+
+  cancel(reason: string): void {
+    this.error = {
+      code: 'CANCELLED',
+      message: reason,
+      stepId: this.currentStep,
+      recoverable: false,
+      at: this.now().toISOString(),
+    };
+    this.markUnfinishedSteps();
+    this.apply('cancel', 'cancelled', 'EXECUTION_CANCELLED', reason);
+  }
+
+  timeOut(message: string): void {
+    this.error = {
+      code: 'TIMED_OUT',
+      message,
+      stepId: this.currentStep,
+      recoverable: false,
+      at: this.now().toISOString(),
+    };
+    this.markUnfinishedSteps();
+    this.apply('time_out', 'timeout', 'EXECUTION_FAILED', message);
+  }
+
+  /** Every file and chart the finished steps produced, from each step's successful attempt. */
+  outputs(): { files: ArtifactRef[]; plots: ArtifactRef[]; data: unknown } {
+    const files: ArtifactRef[] = [];
+    const plots: ArtifactRef[] = [];
+    let data: unknown = null;
+    for (const step of this.steps.values()) {
+      const good = step.attempts.find((attempt) => attempt.status === 'succeeded');
+      if (!good) continue;
+      files.push(...good.files);
+      plots.push(...good.files.filter((file) => file.contentType === 'image/png'));
+      for (const result of good.results) {
+        if (result.png) plots.push(result.png);
+        if (result.isMainResult) data = result.json ?? result.text ?? null;
+      }
+    }
+    return { files, plots, data };
+  }
+
+  snapshot(): ExecutionSnapshot {
+    const attempts = [...this.steps.values()].flatMap((step) => step.attempts);
+    const failed = attempts.filter((attempt) => attempt.status === 'failed').length;
+    const end = this.completedAt ?? this.now();
+    const duration = this.startedAt ? Math.max(0, end.getTime() - this.startedAt.getTime()) : 0;
+    return {
+      id: this.input.executionId,
+      status: this.status,
+      task: this.input.task,
+      kind: this.input.kind,
+      triggeredBy: this.input.triggeredBy,
+      createdAt: this.input.createdAt,
+      startedAt: this.startedAt?.toISOString() ?? null,
+      completedAt: this.completedAt?.toISOString() ?? null,
+      plan: this.plan,
+      steps: [...this.steps.values()].map((step) => ({ ...step, attempts: [...step.attempts] })),
+      progress: this.progress(),
+      awaiting: this.awaiting,
+      result: this.result,
+      error: this.error,
+      metrics: {
+        totalDurationMs: duration,
+        effectiveDurationMs: duration,
+        tokens: { ...this.tokens },
+        costUsd: tokenCostUsd(this.input.options.model, this.tokens),
+        attempts: attempts.length,
+        successRate: attempts.length === 0 ? 0 : (attempts.length - failed) / attempts.length,
+        errorRate: attempts.length === 0 ? 0 : failed / attempts.length,
+      },
+      resourceUsage: [...this.resourceUsage],
+      timeline: [...this.timeline],
+      messages: [...this.messages],
+    };
+  }
+
+  private progress(): ExecutionSnapshot['progress'] {
+    const steps = [...this.steps.values()];
+    const totalSteps = steps.length;
+    const completedSteps = steps.filter((step) => step.status === 'succeeded' || step.status === 'skipped').length;
+    let percentage: number;
+    if (this.status === 'succeeded') percentage = 100;
+    else if (this.plan === null) percentage = 0;
+    else {
+      const stepShare = 100 - PLAN_SHARE - ANALYSIS_SHARE;
+      percentage = PLAN_SHARE + (totalSteps === 0 ? stepShare : (stepShare * completedSteps) / totalSteps);
+    }
+    return {
+      percentage: Math.round(percentage),
+      completedSteps,
+      totalSteps,
+      currentPhase: this.phase,
+      currentStep: this.currentStep,
+      estimatedTimeRemainingMs: null,
+    };
+  }
+
+  private markUnfinishedSteps(): void {
+    for (const step of this.steps.values()) {
+      if (step.status === 'running') step.status = 'failed';
+      if (step.status === 'pending') step.status = 'skipped';
+    }
+  }
+
+  private step(stepId: string): StepState {
+    const step = this.steps.get(stepId);
+    if (!step) throw new Error(`unknown step ${stepId}`);
+    return step;
+  }
+}

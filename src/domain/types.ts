@@ -1,0 +1,208 @@
+import type { ErrorType } from './errors';
+import type { ExecutionStatus, TaskKind, TriggeredBy } from './status';
+
+/**
+ * A file in the artifact store. History holds only this reference; the bytes live in the store
+ * under `key`, relative to the execution's folder.
+ */
+export interface ArtifactRef {
+  name: string;
+  key: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+}
+
+export interface PlanStep {
+  id: string;
+  title: string;
+  description: string;
+  dependsOn: string[];
+}
+
+export interface Plan {
+  steps: PlanStep[];
+}
+
+export interface ExecutionOptions {
+  maxAttempts: number;
+  timeoutMs: number;
+  stepTimeoutMs: number;
+  requireApproval: boolean;
+  budgetUsd: number | null;
+  sandbox: 'local' | 'e2b';
+  model: string;
+}
+
+/** The workflow's argument. Uploaded files are already in the artifact store. */
+export interface ExecutionInput {
+  executionId: string;
+  task: string | null;
+  code: string | null;
+  plan: Plan | null;
+  files: ArtifactRef[];
+  options: ExecutionOptions;
+  triggeredBy: TriggeredBy;
+  kind: TaskKind;
+  /** Whether a model endpoint was configured when the execution was submitted. */
+  modelAvailable: boolean;
+  createdAt: string;
+}
+
+export interface TokenUsage {
+  prompt: number;
+  completion: number;
+}
+
+/** Python's exception, as the sandbox reports it. */
+export interface CodeError {
+  name: string;
+  value: string;
+  traceback: string;
+}
+
+export interface ResourceUsage {
+  cpuMs: number;
+  peakMemoryBytes: number;
+  wallMs: number;
+}
+
+/** One rich result of a run: a figure, the value of the trailing expression, … */
+export interface RunResult {
+  text?: string;
+  html?: string;
+  markdown?: string;
+  json?: unknown;
+  png?: ArtifactRef;
+  isMainResult: boolean;
+}
+
+/** What one sandbox run of one attempt produced, with large data already in the store. */
+export interface ExecuteOutcome {
+  ok: boolean;
+  errorType: ErrorType | null;
+  error: CodeError | null;
+  stdout: string;
+  stderr: string;
+  results: RunResult[];
+  files: ArtifactRef[];
+  usage: ResourceUsage;
+}
+
+export type AttemptStatus = 'succeeded' | 'failed';
+
+export interface StepAttempt {
+  n: number;
+  status: AttemptStatus;
+  code: string;
+  stdout: string;
+  stderr: string;
+  error: { code: ErrorType; message: string; traceback?: string } | null;
+  durationMs: number;
+  files: ArtifactRef[];
+  results: RunResult[];
+}
+
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+export interface StepState {
+  id: string;
+  status: StepStatus;
+  attempts: StepAttempt[];
+}
+
+export type TimelineType =
+  | 'init'
+  | 'step'
+  | 'wait'
+  | 'resume'
+  | 'pause'
+  | 'error'
+  | 'finish'
+  | 'cancelled'
+  | 'timeout'
+  | 'init_branch'
+  | 'finish_branch';
+
+export interface TimelineEvent {
+  seq: number;
+  type: TimelineType;
+  event: string;
+  at: string;
+  stepId: string | null;
+  description: string;
+  data?: Record<string, unknown>;
+}
+
+export type MessageLevel = 'debug' | 'info' | 'warning' | 'error';
+
+export interface ExecutionMessage {
+  seq: number;
+  level: MessageLevel;
+  message: string;
+  at: string;
+  stepId: string | null;
+}
+
+export type Phase = 'queued' | 'planning' | 'generating' | 'validating' | 'executing' | 'analyzing' | 'done';
+
+export interface Progress {
+  percentage: number;
+  completedSteps: number;
+  totalSteps: number;
+  currentPhase: Phase;
+  currentStep: string | null;
+  estimatedTimeRemainingMs: number | null;
+}
+
+export interface ExecutionError {
+  code: ErrorType;
+  message: string;
+  stepId: string | null;
+  recoverable: boolean;
+  at: string;
+}
+
+export interface ExecutionResult {
+  analysis: string | null;
+  outputs: { plots: ArtifactRef[]; data: unknown };
+  files: ArtifactRef[];
+}
+
+export interface ExecutionMetrics {
+  totalDurationMs: number;
+  effectiveDurationMs: number;
+  tokens: TokenUsage;
+  costUsd: number;
+  attempts: number;
+  successRate: number;
+  errorRate: number;
+}
+
+export interface Awaiting {
+  kind: 'approval' | 'input' | 'recovery' | 'budget';
+  prompt: string;
+  since: string;
+}
+
+/** The whole visible state of one execution: the `snapshot` query and GET /api/executions/:id. */
+export interface ExecutionSnapshot {
+  id: string;
+  status: ExecutionStatus;
+  task: string | null;
+  kind: TaskKind;
+  triggeredBy: TriggeredBy;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  plan: Plan | null;
+  steps: StepState[];
+  progress: Progress;
+  awaiting: Awaiting | null;
+  result: ExecutionResult | null;
+  error: ExecutionError | null;
+  metrics: ExecutionMetrics;
+  resourceUsage: Array<ResourceUsage & { stepId: string; attempt: number }>;
+  timeline: TimelineEvent[];
+  messages: ExecutionMessage[];
+}

@@ -1,0 +1,129 @@
+import type { Plan, PlanStep } from '../domain/types';
+
+/** What the model is shown of an uploaded file. */
+export interface FilePreview {
+  name: string;
+  size: number;
+  preview: string;
+}
+
+/** A failed earlier attempt, shown to the model so it can fix the code. */
+export interface PreviousAttempt {
+  code: string;
+  error: string;
+}
+
+export interface Prompt {
+  system: string;
+  user: string;
+}
+
+const MAX_ERROR_CHARS = 4000;
+const MAX_OUTPUT_CHARS = 6000;
+
+function describeFiles(files: FilePreview[]): string {
+  if (files.length === 0) return 'No data files were given.';
+  return files
+    .map((file) => `File "${file.name}" (${file.size} bytes), first lines:\n${file.preview || '(binary or empty)'}`)
+    .join('\n\n');
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n… [${text.length - max} more characters cut]`;
+}
+
+export function planPrompt(task: string, files: FilePreview[]): Prompt {
+  return {
+    system: [
+      'You plan data-analysis jobs that will be carried out by Python code in a sandbox.',
+      'Answer with one JSON object and nothing else, of the form',
+      '{"steps": [{"id": "load", "title": "…", "description": "…", "dependsOn": []}]}.',
+      'Ids are short, lowercase, unique. Use a single step unless the job really has separate parts.',
+    ].join('\n'),
+    user: `Task:\n${task}\n\nData files (in the working directory):\n${describeFiles(files)}`,
+  };
+}
+
+export interface CodePromptInput {
+  task: string | null;
+  plan: Plan;
+  step: PlanStep;
+  files: FilePreview[];
+  previousAttempts: PreviousAttempt[];
+}
+
+export function codePrompt(input: CodePromptInput): Prompt {
+  const attempts = input.previousAttempts.map(
+    (attempt, index) =>
+      `Attempt ${index + 1} failed.\nCode:\n\`\`\`python\n${attempt.code}\n\`\`\`\nError:\n${clip(attempt.error, MAX_ERROR_CHARS)}`,
+  );
+  return {
+    system: [
+      'You write one complete Python 3 program for a data-analysis step.',
+      'The data files are in the current working directory; read and write files only there, by relative path.',
+      'pandas, numpy and matplotlib are installed; there is no network.',
+      'Save every chart with matplotlib as a PNG file in the working directory (plt.savefig), then plt.close().',
+      'Print the findings a person needs, concisely.',
+      'Answer with the program in a single ```python code block.',
+    ].join('\n'),
+    user: [
+      input.task ? `Task:\n${input.task}` : null,
+      `Plan:\n${input.plan.steps.map((step) => `- ${step.id}: ${step.title}`).join('\n')}`,
+      `Write the code for step "${input.step.id}": ${input.step.title}\n${input.step.description}`,
+      `Data files:\n${describeFiles(input.files)}`,
+      attempts.length > 0
+        ? `${attempts.join('\n\n')}\n\nFix the problem and answer with the whole program again.`
+        : null,
+    ]
+      .filter((part): part is string => part !== null)
+      .join('\n\n'),
+  };
+}
+
+export interface AnalysisPromptInput {
+  task: string;
+  plan: Plan;
+  outcome: 'succeeded' | 'failed';
+  stdout: string;
+  results: string[];
+  files: string[];
+  error: string | null;
+}
+
+export function analysisPrompt(input: AnalysisPromptInput): Prompt {
+  const succeeded = input.outcome === 'succeeded';
+  return {
+    system: succeeded
+      ? 'You explain the results of a data analysis to the person who asked for it: answer their question directly, with the key numbers, in a few short paragraphs.'
+      : 'A data analysis failed after several attempts. Explain to the person, briefly and plainly, what went wrong and what they could change (their data or their request).',
+    user: [
+      `Task:\n${input.task}`,
+      `Plan:\n${input.plan.steps.map((step) => `- ${step.title}`).join('\n')}`,
+      `Output of the code:\n${clip(input.stdout, MAX_OUTPUT_CHARS) || '(none)'}`,
+      input.results.length > 0 ? `Values:\n${clip(input.results.join('\n'), MAX_OUTPUT_CHARS)}` : null,
+      input.files.length > 0 ? `Files written: ${input.files.join(', ')}` : null,
+      input.error ? `Last error:\n${clip(input.error, MAX_ERROR_CHARS)}` : null,
+    ]
+      .filter((part): part is string => part !== null)
+      .join('\n\n'),
+  };
+}
+
+/** The Python program in a model's answer: the first fenced block, or the whole answer. */
+export function extractCode(answer: string): string {
+  const fenced = /```(?:python|py)?[ \t]*\r?\n([\s\S]*?)```/i.exec(answer);
+  return (fenced ? fenced[1] : answer).trim();
+}
+
+/** The JSON object in a model's answer, tolerating fences and text around it. */
+export function extractJson(answer: string): unknown {
+  const trimmed = answer.trim();
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    const start = trimmed.indexOf('{');
+    const end = trimmed.lastIndexOf('}');
+    if (start === -1 || end <= start) throw new SyntaxError('no JSON object in the answer');
+    return JSON.parse(trimmed.slice(start, end + 1));
+  }
+}

@@ -1,0 +1,97 @@
+import type { CodeError, ResourceUsage } from '../domain/types';
+
+/** A file to place in the sandbox's workspace before the code runs. */
+export interface SandboxInputFile {
+  /** Name inside the workspace (a plain file name, already validated). */
+  name: string;
+  /** Where the bytes are on the host. */
+  path: string;
+}
+
+export interface SandboxRunRequest {
+  /** Unique per run; used to name the run's processes and folders. */
+  runId: string;
+  /** Python source. Never passed in argv. */
+  code: string;
+  files: SandboxInputFile[];
+  /** Host folder, existing and empty, into which the sandbox copies every file the code wrote. */
+  outputDir: string;
+  /** Wall-time limit; past it the whole process tree is killed and the run ends SANDBOX_TIMEOUT. */
+  timeoutMs: number;
+  /** Aborting kills the run at once. */
+  signal?: AbortSignal;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+}
+
+/** Why a run did not succeed, in the terms the workflow acts on. */
+export type SandboxFailure = 'CODE_ERROR' | 'SANDBOX_TIMEOUT' | 'RESOURCE_EXHAUSTED' | 'OUTPUT_LIMIT';
+
+/** One rich result, modelled on E2B's `Result`. `png` names a file in `outputDir`. */
+export interface SandboxResult {
+  text?: string;
+  html?: string;
+  markdown?: string;
+  json?: unknown;
+  png?: string;
+  isMainResult: boolean;
+}
+
+/** A file the code wrote, copied to `outputDir`. */
+export interface SandboxOutputFile {
+  /** Path relative to the workspace, with `/` separators. */
+  name: string;
+  /** Where it is now on the host (inside `outputDir`). */
+  path: string;
+  size: number;
+}
+
+/** The result of one run, the same shape for every backend (modelled on E2B's `Execution`). */
+export interface SandboxExecution {
+  results: SandboxResult[];
+  logs: { stdout: string[]; stderr: string[] };
+  error: CodeError | null;
+  failure: SandboxFailure | null;
+  files: SandboxOutputFile[];
+  usage: ResourceUsage;
+  truncated: { stdout: boolean; stderr: boolean };
+}
+
+/** Thrown when a sandbox cannot be started at all; transient, retried by Temporal. */
+export class SandboxUnavailableError extends Error {
+  override readonly name = 'SandboxUnavailableError';
+}
+
+/** A place to run untrusted Python. */
+export interface Sandbox {
+  readonly kind: 'local' | 'e2b';
+  run(request: SandboxRunRequest): Promise<SandboxExecution>;
+  close(): Promise<void>;
+}
+
+export interface SandboxLimits {
+  /** Address space of the Python process. */
+  memoryBytes: number;
+  cpuSeconds: number;
+  maxProcesses: number;
+  /** Largest single file the code may write. */
+  maxFileBytes: number;
+  maxOpenFiles: number;
+  /** Size of the workspace tmpfs. */
+  workspaceBytes: number;
+  /** Bytes of stdout (and, separately, stderr) kept; past it the rest is dropped. */
+  maxOutputBytes: number;
+  /** How many written files are collected at most. */
+  maxFiles: number;
+}
+
+export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
+  memoryBytes: 2 * 1024 ** 3,
+  cpuSeconds: 300,
+  maxProcesses: 64,
+  maxFileBytes: 256 * 1024 ** 2,
+  maxOpenFiles: 256,
+  workspaceBytes: 512 * 1024 ** 2,
+  maxOutputBytes: 1024 * 1024,
+  maxFiles: 100,
+};

@@ -1,0 +1,88 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
+import { createActivities, type ActivityDeps } from './activities';
+import { loadConfig, type Config } from './config';
+import { createOpenAiClient, type LlmClient } from './llm/llm-client';
+import { checkLocalSandbox, LocalSandbox } from './sandbox/local-sandbox';
+import type { Sandbox } from './sandbox/types';
+import { ArtifactStore } from './storage/artifact-store';
+
+export interface ExecutionWorkerOptions {
+  config: Config;
+  connection: NativeConnection;
+  /** Defaults to a client for the configured OpenAI-compatible endpoint (or none). */
+  llm?: LlmClient | null;
+  /** A pre-built workflow bundle; without it the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Extra worker options (slots, identity, …). */
+  tuning?: Partial<WorkerOptions>;
+}
+
+/** The model client the configuration asks for, or null when no endpoint is configured. */
+export function llmFromConfig(config: Config): LlmClient | null {
+  if (!config.llm.configured) return null;
+  return createOpenAiClient({ apiKey: config.llm.apiKey, baseUrl: config.llm.baseUrl });
+}
+
+/** Builds the worker and everything its activities depend on. Call `close()` after `run()` ends. */
+export async function createExecutionWorker(
+  options: ExecutionWorkerOptions,
+): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  const { config } = options;
+  const workRoot = config.sandbox.workDir;
+  const sandboxes: ActivityDeps['sandboxes'] = {};
+  if (config.sandbox.kind === 'local') {
+    const check = await checkLocalSandbox(config.sandbox.pythonPath);
+    if (!check.ok) throw new Error(`The local sandbox cannot run: ${check.problem}. Run scripts/setup.sh.`);
+    if (check.warning) console.warn(`worker: ${check.warning}`);
+    sandboxes.local = new LocalSandbox({ pythonPath: config.sandbox.pythonPath, workRoot });
+  }
+  const deps: ActivityDeps = {
+    llm: options.llm === undefined ? llmFromConfig(config) : options.llm,
+    sandboxes,
+    store: new ArtifactStore(path.join(config.dataDir, 'artifacts')),
+    pythonPath: config.sandbox.pythonPath,
+    workRoot,
+  };
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities(deps),
+    // Cancellation reaches an activity only through a heartbeat response: keep them frequent so a
+    // cancelled sandbox dies within about a second.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
+    ...options.tuning,
+  });
+  return {
+    worker,
+    close: async () => {
+      await Promise.all(Object.values(sandboxes).map((sandbox: Sandbox) => sandbox.close()));
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const { worker, close } = await createExecutionWorker({ config, connection });
+  // The Temporal runtime shuts the worker down on SIGINT and SIGTERM.
+  console.log(`worker: polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
+  try {
+    await worker.run();
+  } finally {
+    await close();
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

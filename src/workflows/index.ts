@@ -1,0 +1,1 @@
+export { executionWorkflow } from './execution-workflow';

@@ -1,0 +1,358 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalSandbox, checkLocalSandbox } from '../../src/sandbox/local-sandbox';
+import { SandboxUnavailableError, type SandboxExecution, type SandboxRunRequest } from '../../src/sandbox/types';
+
+jest.setTimeout(30_000);
+
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+
+let root: string;
+let workRoot: string;
+let sandbox: LocalSandbox;
+/** Small limits, so that the limit tests end fast. */
+let tight: LocalSandbox;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'local-sandbox-test-'));
+  // The sandbox runs as an unprivileged uid that must be able to walk down to its folders.
+  chmodSync(root, 0o755);
+  workRoot = join(root, 'work');
+  sandbox = new LocalSandbox({ workRoot });
+  tight = new LocalSandbox({
+    workRoot,
+    limits: { memoryBytes: 512 * 1024 ** 2, cpuSeconds: 1, maxOutputBytes: 64 * 1024, workspaceBytes: 8 * 1024 ** 2 },
+  });
+});
+
+afterAll(async () => {
+  await sandbox.close();
+  await tight.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function newRunId(label: string): string {
+  return `${label}-${randomBytes(6).toString('hex')}`;
+}
+
+function newOutputDir(): string {
+  return mkdtempSync(join(root, 'out-'));
+}
+
+async function run(
+  code: string,
+  extra: Partial<SandboxRunRequest> = {},
+  on: LocalSandbox = sandbox,
+): Promise<SandboxExecution> {
+  return on.run({ runId: newRunId('run'), code, files: [], outputDir: newOutputDir(), timeoutMs: 20_000, ...extra });
+}
+
+/** Processes whose command line holds `marker` (the runId is in bwrap's and the runner's). */
+function processesWith(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).trim().split('\n');
+  } catch {
+    return [];
+  }
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('checkLocalSandbox finds bwrap and a Python with pandas and matplotlib', async () => {
+  await expect(checkLocalSandbox()).resolves.toEqual({ ok: true });
+  const missing = await checkLocalSandbox('/usr/bin/no-such-python');
+  expect(missing.ok).toBe(false);
+  expect(missing.problem).toContain('/usr/bin/no-such-python');
+});
+
+test('print goes to stdout, streamed, and a trailing expression is the main result', async () => {
+  const streamed: string[] = [];
+  const execution = await run('print("hello")\nx = 20\nx * 2 + 2', { onStdout: (chunk) => streamed.push(chunk) });
+
+  expect(execution.failure).toBeNull();
+  expect(execution.error).toBeNull();
+  expect(execution.logs.stdout.join('')).toBe('hello\n');
+  expect(streamed.join('')).toBe('hello\n');
+  expect(execution.results).toEqual([{ text: '42', isMainResult: true }]);
+  expect(execution.usage.wallMs).toBeGreaterThan(0);
+  expect(execution.usage.cpuMs).toBeGreaterThan(0);
+  expect(execution.usage.peakMemoryBytes).toBeGreaterThan(1024 * 1024);
+});
+
+test('a DataFrame as the trailing expression gives text and HTML', async () => {
+  const execution = await run('import pandas as pd\npd.DataFrame({"city": ["Oslo", "Lima"], "n": [3, 4]})');
+
+  expect(execution.error).toBeNull();
+  expect(execution.results).toHaveLength(1);
+  const [result] = execution.results;
+  expect(result.isMainResult).toBe(true);
+  expect(result.text).toContain('Oslo');
+  expect(result.html).toContain('<table');
+  expect(result.html).toContain('<td>Lima</td>');
+});
+
+test('an exception is an error with a traceback of the code, not of the runner', async () => {
+  const execution = await run('def ratio(a, b):\n    return a / b\n\nprint("before")\nratio(1, 0)\n');
+
+  expect(execution.failure).toBe('CODE_ERROR');
+  expect(execution.logs.stdout.join('')).toBe('before\n');
+  expect(execution.error?.name).toBe('ZeroDivisionError');
+  expect(execution.error?.value).toBe('division by zero');
+  expect(execution.error?.traceback).toContain('File "<code>", line 5, in <module>');
+  expect(execution.error?.traceback).toContain('return a / b');
+  expect(execution.error?.traceback).not.toContain('runner');
+});
+
+test('a non-zero sys.exit is an error, a zero one is not', async () => {
+  expect((await run('import sys\nsys.exit(3)')).error).toMatchObject({ name: 'SystemExit', value: '3' });
+  const clean = await run('import sys\nprint("done")\nsys.exit(0)');
+  expect(clean.failure).toBeNull();
+  expect(clean.logs.stdout).toEqual(['done\n']);
+});
+
+test('savefig writes a file and leaves no duplicate figure result', async () => {
+  const outputDir = newOutputDir();
+  const execution = await run(
+    ['import matplotlib.pyplot as plt', 'plt.plot([1, 2, 3], [3, 1, 2])', 'plt.savefig("plot.png")'].join('\n'),
+    { outputDir },
+  );
+
+  expect(execution.error).toBeNull();
+  expect(execution.files.map((f) => f.name)).toEqual(['plot.png']);
+  expect(readFileSync(join(outputDir, 'plot.png')).subarray(0, 4)).toEqual(PNG_MAGIC);
+  expect(execution.results).toEqual([]);
+  expect(readdirSync(outputDir)).toEqual(['plot.png']);
+});
+
+test('plt.show gives a PNG result per open figure, outside the written files', async () => {
+  const outputDir = newOutputDir();
+  const execution = await run(
+    ['import matplotlib.pyplot as plt', 'plt.bar(["a", "b"], [1, 2])', 'plt.show()', 'print("after")'].join('\n'),
+    { outputDir },
+  );
+
+  expect(execution.error).toBeNull();
+  expect(execution.files).toEqual([]);
+  expect(execution.results).toEqual([{ png: 'figure-1.png', isMainResult: false }]);
+  expect(readFileSync(join(outputDir, 'figure-1.png')).subarray(0, 4)).toEqual(PNG_MAGIC);
+  // No "temporary cache directory" warning: the prebuilt font cache was found and used.
+  expect(execution.logs.stderr).toEqual([]);
+});
+
+test('a figure left open and never saved becomes a PNG result', async () => {
+  const outputDir = newOutputDir();
+  const execution = await run('import matplotlib.pyplot as plt\nplt.plot([1, 2])\nNone', { outputDir });
+
+  expect(execution.files).toEqual([]);
+  expect(execution.results).toEqual([{ png: 'figure-1.png', isMainResult: false }]);
+  expect(existsSync(join(outputDir, 'figure-1.png'))).toBe(true);
+});
+
+test('uploaded files are readable; written files are collected, inputs and symlinks are not', async () => {
+  const csv = join(root, 'sales.csv');
+  writeFileSync(csv, 'region,amount\nnorth,10\nsouth,5\nnorth,7\n');
+  const outputDir = newOutputDir();
+  const execution = await run(
+    [
+      'import os, pandas as pd',
+      'df = pd.read_csv("sales.csv")',
+      'os.makedirs("reports/2024", exist_ok=True)',
+      'df.groupby("region").amount.sum().to_csv("reports/2024/totals.csv")',
+      'os.symlink("/etc/passwd", "passwd-link")',
+      'os.symlink("/workspace/sales.csv", "sales-link")',
+      'os.makedirs("__pycache__")',
+      'open("__pycache__/junk.pyc", "w").write("x")',
+      'int(df.amount.sum())',
+    ].join('\n'),
+    { files: [{ name: 'sales.csv', path: csv }], outputDir },
+  );
+
+  expect(execution.error).toBeNull();
+  expect(execution.results).toEqual([{ text: '22', isMainResult: true }]);
+  expect(execution.files).toEqual([
+    { name: 'reports/2024/totals.csv', path: join(outputDir, 'reports/2024/totals.csv'), size: expect.any(Number) },
+  ]);
+  expect(readFileSync(join(outputDir, 'reports/2024/totals.csv'), 'utf8')).toBe('region,amount\nnorth,17\nsouth,5\n');
+  expect(readdirSync(outputDir).sort()).toEqual(['reports']);
+  // Whatever uid the sandbox ran as, the worker owns what it hands on.
+  expect(statSync(join(outputDir, 'reports/2024/totals.csv')).uid).toBe(process.getuid?.());
+});
+
+test('an input the code rewrites is collected', async () => {
+  const csv = join(root, 'data.csv');
+  writeFileSync(csv, 'a\n1\n');
+  const execution = await run('open("data.csv", "a").write("2\\n")', { files: [{ name: 'data.csv', path: csv }] });
+
+  expect(execution.files.map((f) => f.name)).toEqual(['data.csv']);
+  expect(readFileSync(execution.files[0].path, 'utf8')).toBe('a\n1\n2\n');
+  expect(readFileSync(csv, 'utf8')).toBe('a\n1\n');
+});
+
+test('input names that are not plain file names are refused', async () => {
+  await expect(run('1', { files: [{ name: '../escape.csv', path: '/etc/hostname' }] })).rejects.toThrow(
+    /not a plain file name/,
+  );
+});
+
+test('an endless loop ends in SANDBOX_TIMEOUT and leaves no process behind', async () => {
+  const runId = newRunId('timeout');
+  const started = Date.now();
+  const execution = await sandbox.run({
+    runId,
+    // A child in its own session, like a daemon, must die with the run as well.
+    code: `import subprocess\nsubprocess.Popen(["sh", "-c", "sleep 60; echo ${runId}"], start_new_session=True)\nprint("spinning")\nwhile True:\n    pass`,
+    files: [],
+    outputDir: newOutputDir(),
+    timeoutMs: 1500,
+  });
+
+  expect(execution.failure).toBe('SANDBOX_TIMEOUT');
+  expect(execution.logs.stdout).toEqual(['spinning\n']);
+  expect(Date.now() - started).toBeLessThan(5000);
+  expect(processesWith(runId)).toEqual([]);
+});
+
+test('aborting kills the run at once, rejects with AbortError and leaves no process behind', async () => {
+  const runId = newRunId('abort');
+  const controller = new AbortController();
+  const running = sandbox.run({
+    runId,
+    code: `import subprocess\nsubprocess.Popen(["sh", "-c", "sleep 60; echo ${runId}"])\nwhile True:\n    pass`,
+    files: [],
+    outputDir: newOutputDir(),
+    timeoutMs: 20_000,
+    signal: controller.signal,
+    onStdout: () => undefined,
+  });
+  const outcome = running.then(
+    () => null,
+    (error: unknown) => error,
+  );
+  // bwrap outside and inside the pid namespace, the runner, and the shell it started.
+  await waitFor(() => processesWith(runId).length >= 4, 5000);
+  controller.abort();
+
+  const error = await outcome;
+  expect(error).toBeInstanceOf(Error);
+  expect((error as Error).name).toBe('AbortError');
+  expect(processesWith(runId)).toEqual([]);
+  expect(readdirSync(workRoot).filter((name) => name.includes(runId))).toEqual([]);
+});
+
+test('endless printing ends in OUTPUT_LIMIT with the output kept up to the limit', async () => {
+  const execution = await run('while True:\n    print("x" * 99)', {}, tight);
+
+  expect(execution.failure).toBe('OUTPUT_LIMIT');
+  expect(execution.truncated.stdout).toBe(true);
+  expect(Buffer.byteLength(execution.logs.stdout.join(''))).toBe(64 * 1024);
+});
+
+test('a memory bomb is RESOURCE_EXHAUSTED', async () => {
+  const huge = await run('x = bytearray(10**10)', {}, tight);
+  expect(huge.failure).toBe('RESOURCE_EXHAUSTED');
+  expect(huge.error?.name).toBe('MemoryError');
+
+  const growing = await run('x = []\nwhile True:\n    x.append(bytearray(10**7))', {}, tight);
+  expect(growing.failure).toBe('RESOURCE_EXHAUSTED');
+});
+
+test('using up the CPU time limit is RESOURCE_EXHAUSTED', async () => {
+  const execution = await run('while True:\n    pass', { timeoutMs: 10_000 }, tight);
+
+  expect(execution.failure).toBe('RESOURCE_EXHAUSTED');
+  expect(execution.usage.wallMs).toBeLessThan(8000);
+});
+
+test('filling the workspace is RESOURCE_EXHAUSTED', async () => {
+  const execution = await run(
+    'import time\nfor i in range(1000):\n    open(f"part-{i}", "wb").write(b"x" * 10**6)\n    time.sleep(0.02)',
+    {},
+    tight,
+  );
+
+  expect(execution.failure).toBe('RESOURCE_EXHAUSTED');
+});
+
+test('the sandbox has no network, no host environment, no host /etc/passwd and no root', async () => {
+  process.env.OPENAI_API_KEY = 'sk-test-must-not-leak';
+  try {
+    const execution = await run(
+      [
+        'import os, socket',
+        'try:',
+        '    socket.create_connection(("1.1.1.1", 53), timeout=2)',
+        '    print("network: open")',
+        'except OSError as error:',
+        '    print("network: blocked", error)',
+        'print("environ:", dict(os.environ))',
+        'print("passwd:", open("/etc/passwd").read() if os.path.exists("/etc/passwd") else "")',
+        'print("uid:", os.getuid())',
+        'print("listing:", sorted(os.listdir("/")))',
+      ].join('\n'),
+    );
+    const stdout = execution.logs.stdout.join('');
+
+    expect(execution.error).toBeNull();
+    expect(stdout).toContain('network: blocked');
+    expect(stdout).not.toContain('sk-test-must-not-leak');
+    expect(stdout).not.toContain('OPENAI_API_KEY');
+    expect(stdout).toContain('passwd: sandbox:x:1000');
+    expect(stdout).not.toMatch(/^root:/m);
+    expect(stdout).toContain('uid: 1000');
+    expect(stdout).toContain(
+      "listing: ['.results', '.runner', 'bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr', 'workspace']",
+    );
+  } finally {
+    delete process.env.OPENAI_API_KEY;
+  }
+});
+
+test('closing the sandbox ends its runs with SandboxUnavailableError and refuses new ones', async () => {
+  const closing = new LocalSandbox({ workRoot });
+  const runId = newRunId('close');
+  const running = closing.run({
+    runId,
+    code: 'while True:\n    pass',
+    files: [],
+    outputDir: newOutputDir(),
+    timeoutMs: 20_000,
+  });
+  const outcome = running.then(
+    () => null,
+    (error: unknown) => error,
+  );
+  await waitFor(() => processesWith(runId).length >= 3, 5000);
+  await closing.close();
+
+  expect(await outcome).toBeInstanceOf(SandboxUnavailableError);
+  expect(processesWith(runId)).toEqual([]);
+  await expect(run('1', {}, closing)).rejects.toBeInstanceOf(SandboxUnavailableError);
+});
+
+test('a missing bwrap is SandboxUnavailableError; per-run folders are always removed', async () => {
+  const broken = new LocalSandbox({ workRoot, bwrapPath: '/nonexistent/bwrap' });
+  await expect(
+    broken.run({ runId: newRunId('broken'), code: '1', files: [], outputDir: newOutputDir(), timeoutMs: 5000 }),
+  ).rejects.toBeInstanceOf(SandboxUnavailableError);
+  await broken.close();
+
+  expect(readdirSync(workRoot).filter((name) => name.startsWith('run-'))).toEqual([]);
+});

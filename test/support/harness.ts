@@ -1,0 +1,158 @@
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createApp } from '../../src/api/app';
+import { loadConfig, type Config } from '../../src/config';
+import type { ExecutionSnapshot } from '../../src/domain/types';
+import { ArtifactStore } from '../../src/storage/artifact-store';
+import { createExecutionWorker } from '../../src/worker';
+import { FakeModel } from './fake-model';
+
+let runtimeInstalled = false;
+
+/** Keeps the Temporal core quiet unless something is really wrong. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // Already installed by an earlier harness in this process.
+  }
+}
+
+export interface HarnessOptions {
+  /** Give the worker and the gateway a model endpoint (the fake). Default true. */
+  model?: boolean;
+  /** Extra environment for loadConfig. */
+  env?: Record<string, string>;
+}
+
+/**
+ * A whole service for one test file: a worker on its own task queue against the shared dev server,
+ * the gateway on a real HTTP port, and the scripted fake model.
+ */
+export class Harness {
+  readonly fake = new FakeModel();
+  config!: Config;
+  client!: Client;
+  baseUrl = '';
+  dataDir = '';
+  private connection!: NativeConnection;
+  private clientConnection!: Connection;
+  private worker!: Worker;
+  private workerRun!: Promise<void>;
+  private closeWorker!: () => Promise<void>;
+  private server!: Server;
+
+  constructor(private readonly options: HarnessOptions = {}) {}
+
+  async start(): Promise<this> {
+    installRuntime();
+    const address = process.env.TEST_TEMPORAL_ADDRESS;
+    if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run through the integration project');
+    const useModel = this.options.model ?? true;
+    if (useModel) await this.fake.start();
+    this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'exec-data-'));
+    this.config = loadConfig({
+      TEMPORAL_ADDRESS: address,
+      TASK_QUEUE: `test-${path.basename(this.dataDir)}`,
+      DATA_DIR: this.dataDir,
+      LOG_LEVEL: 'silent',
+      ...(useModel ? { OPENAI_BASE_URL: this.fake.url, OPENAI_API_KEY: 'test-key', LLM_MODEL: 'fake-model' } : {}),
+      ...this.options.env,
+    });
+    this.connection = await NativeConnection.connect({ address });
+    await this.startWorker();
+    this.clientConnection = await Connection.connect({ address });
+    this.client = new Client({ connection: this.clientConnection, namespace: this.config.temporal.namespace });
+    const app = createApp({
+      client: this.client,
+      store: new ArtifactStore(path.join(this.dataDir, 'artifacts')),
+      config: this.config,
+      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    });
+    this.server = await new Promise<Server>((resolve) => {
+      const server = app.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async startWorker(): Promise<void> {
+    const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
+    const { worker, close } = await createExecutionWorker({
+      config: this.config,
+      connection: this.connection,
+      workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
+    });
+    this.worker = worker;
+    this.closeWorker = close;
+    this.workerRun = worker.run();
+  }
+
+  /** Stops the worker as a crash would look to Temporal: in the middle of whatever it was doing. */
+  async stopWorker(): Promise<void> {
+    this.worker.shutdown();
+    await this.workerRun;
+    await this.closeWorker();
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server?.closeAllConnections();
+      this.server?.close(() => resolve());
+    });
+    if (this.worker && this.worker.getState() === 'RUNNING') await this.stopWorker();
+    await this.clientConnection?.close();
+    await this.connection?.close();
+    await this.fake.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  async request(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
+    const response = await fetch(`${this.baseUrl}${route}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let json: any = null; // eslint-disable-line @typescript-eslint/no-explicit-any
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    return { status: response.status, body: json, text, headers: response.headers };
+  }
+
+  /** Polls GET /api/executions/:id until `until` holds or the time runs out. */
+  async waitFor(
+    id: string,
+    until: (snapshot: ExecutionSnapshot) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<ExecutionSnapshot> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ExecutionSnapshot | null = null;
+    while (Date.now() < deadline) {
+      const response = await this.request('GET', `/api/executions/${id}`);
+      if (response.status === 200) {
+        last = response.body as ExecutionSnapshot;
+        if (until(last)) return last;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`execution ${id} did not reach the expected state; last: ${JSON.stringify(last?.status)}`);
+  }
+
+  async waitForEnd(id: string, timeoutMs = 60_000): Promise<ExecutionSnapshot> {
+    return this.waitFor(id, (snapshot) => snapshot.completedAt !== null, timeoutMs);
+  }
+}
+
+export const base64 = (text: string) => Buffer.from(text).toString('base64');

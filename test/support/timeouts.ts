@@ -1,0 +1,2 @@
+// Integration tests drive real servers and sandboxes on a small machine.
+jest.setTimeout(120_000);
