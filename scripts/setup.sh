@@ -42,8 +42,10 @@ if [ ! -x "$tools/temporal" ] || ! "$tools/temporal" --version 2>/dev/null | gre
   say "Temporal CLI built in $(($(date +%s) - started)) s: $("$tools/temporal" --version)"
 fi
 
-# 3. Node dependencies, when missing or older than the lock file.
+# 3. Node dependencies, when missing or older than the lock file. `npm install --no-save` installs the
+# locked versions like `npm ci`, but tolerates a lock file without the native packages of other
+# platforms, which some registries do not serve.
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages..."
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi

@@ -13,6 +13,10 @@ const root = path.resolve(__dirname, '..');
 async function main(): Promise<void> {
   const config = loadConfig();
   mkdirSync(config.dataDir, { recursive: true });
+  const gatewayHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  if (await canConnect(gatewayHost, config.port)) {
+    throw new Error(`Port ${config.port} is already in use: stop what listens there, or set PORT.`);
+  }
   const [host, portText] = splitAddress(config.temporal.address);
   let devServer: DevServer | null = null;
   if (await canConnect(host, Number(portText))) {
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
 
   launch('worker', 'src/worker.ts');
   launch('gateway', 'src/api/server.ts');
-  const gatewayUp = await waitForPort(config.host === '0.0.0.0' ? '127.0.0.1' : config.host, config.port, 60_000);
+  const gatewayUp = await waitForPort(gatewayHost, config.port, 60_000);
   if (!gatewayUp) {
     console.error('The gateway did not start.');
     return stop(1);

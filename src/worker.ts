@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { loadConfig, type Config } from './config';
@@ -68,6 +68,10 @@ export async function createExecutionWorker(
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // The SDK's INFO lines (bundler statistics among them) drown what an operator needs.
+  Runtime.install({
+    logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN'),
+  });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { worker, close } = await createExecutionWorker({ config, connection });
   // The Temporal runtime shuts the worker down on SIGINT and SIGTERM.

@@ -18,6 +18,11 @@ async function main(): Promise<void> {
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');
   });
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    const reason = error.code === 'EADDRINUSE' ? `port ${config.port} is already in use (set PORT)` : error.message;
+    console.error(`gateway: cannot listen on ${config.host}:${config.port}: ${reason}`);
+    process.exit(1);
+  });
   const stop = () => {
     server.close(() => void connection.close().finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
