@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MODEL_PRICES, type ModelPrice } from './domain/pricing';
 
 const optionalString = z
   .string()
@@ -31,6 +32,9 @@ const schema = z.object({
     .int()
     .positive()
     .default(25 * 1024 * 1024),
+  MODEL_PRICES: optionalString,
+  SANDBOX_PRICE_PER_SECOND: z.coerce.number().min(0).default(0),
+  SANDBOX_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,8 +44,15 @@ export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; uiPort: number };
   dataDir: string;
   llm: { apiKey: string | undefined; baseUrl: string | undefined; model: string; configured: boolean };
-  sandbox: { kind: 'local' | 'e2b'; e2bApiKey: string | undefined; pythonPath: string; workDir: string };
+  sandbox: {
+    kind: 'local' | 'e2b';
+    e2bApiKey: string | undefined;
+    pythonPath: string;
+    workDir: string;
+    poolSize: number;
+  };
   apiKeys: string[];
+  prices: { models: Record<string, ModelPrice>; sandboxPerSecond: number };
   maxUploadBytes: number;
   logLevel: string;
 }
@@ -89,11 +100,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // The sandbox user must be able to reach this folder, so it is not under DATA_DIR (often in a
       // home folder closed to other users) but in the system's temporary folder.
       workDir: path.resolve(e.SANDBOX_WORK_DIR ?? path.join(os.tmpdir(), 'agent-executions-sandbox')),
+      poolSize: e.SANDBOX_POOL_SIZE,
+    },
+    prices: {
+      models: { ...DEFAULT_MODEL_PRICES, ...parsePrices(e.MODEL_PRICES) },
+      sandboxPerSecond: e.SANDBOX_PRICE_PER_SECOND,
     },
     apiKeys,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+const priceTable = z.record(
+  z.string(),
+  z.object({ prompt: z.number().min(0), completion: z.number().min(0) }).strict(),
+);
+
+/** MODEL_PRICES: JSON `{"model": {"prompt": usdPerMillion, "completion": usdPerMillion}}`. */
+function parsePrices(text: string | undefined): Record<string, ModelPrice> {
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ConfigError('Invalid configuration:\n  MODEL_PRICES: not valid JSON');
+  }
+  const parsed = priceTable.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `Invalid configuration:\n  MODEL_PRICES: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data;
 }
 
 /** True for addresses only this machine can reach. */

@@ -37,6 +37,7 @@ export const MAX_STDERR_CHARS = 4 * 1024;
 const PREVIEW_BYTES = 2048;
 const PREVIEW_LINES = 8;
 const HEARTBEAT_MS = 500;
+const LIVE_TAIL_CHARS = 4096;
 
 export interface PlanInput {
   executionId: string;
@@ -52,6 +53,8 @@ export interface GenerateCodeInput {
   step: PlanStep;
   files: ArtifactRef[];
   previousAttempts: PreviousAttempt[];
+  /** A person's hints, newest last. */
+  hints?: string[];
   model: string;
 }
 
@@ -143,6 +146,7 @@ export function createActivities(deps: ActivityDeps) {
         step: input.step,
         files: await previews(input.executionId, input.files),
         previousAttempts: input.previousAttempts,
+        hints: input.hints ?? [],
       });
       const answer = await ask(prompt, input.model);
       const code = extractCode(answer.text);
@@ -176,10 +180,13 @@ export function createActivities(deps: ActivityDeps) {
       );
       await mkdir(deps.workRoot, { recursive: true });
       const outputDir = await mkdtemp(path.join(deps.workRoot, 'out-'));
-      let streamed = 0;
-      const heartbeat = setInterval(() => context.heartbeat({ streamedBytes: streamed }), HEARTBEAT_MS);
+      // Heartbeats carry the tail of the output, so the gateway can show a running step live.
+      let stdoutChars = 0;
+      let tail = '';
+      const beat = () => context.heartbeat({ stepId: input.stepId, attempt: input.attempt, stdoutChars, tail });
+      const heartbeat = setInterval(beat, HEARTBEAT_MS);
       try {
-        context.heartbeat({ streamedBytes: 0 });
+        beat();
         let execution: SandboxExecution;
         try {
           execution = await sandbox.run({
@@ -189,8 +196,10 @@ export function createActivities(deps: ActivityDeps) {
             outputDir,
             timeoutMs: input.timeoutMs,
             signal: context.cancellationSignal,
-            onStdout: (chunk) => (streamed += chunk.length),
-            onStderr: (chunk) => (streamed += chunk.length),
+            onStdout: (chunk) => {
+              stdoutChars += chunk.length;
+              tail = (tail + chunk).slice(-LIVE_TAIL_CHARS);
+            },
           });
         } catch (error) {
           if (error instanceof SandboxUnavailableError) {

@@ -13,7 +13,16 @@ import { errorHandler } from './error-handler';
 import { ExecutionService, type IncomingFile } from './execution-service';
 import { badRequest, HttpError, notFound } from './http-error';
 import { HttpMetrics } from './metrics';
-import { cancelSchema, createExecutionSchema, listQuerySchema, MAX_FILES, syncTaskSchema } from './schemas';
+import { streamEvents } from './events';
+import {
+  cancelSchema,
+  createExecutionSchema,
+  inputSchema,
+  listQuerySchema,
+  MAX_FILES,
+  pauseSchema,
+  syncTaskSchema,
+} from './schemas';
 
 export interface AppDeps {
   client: Client;
@@ -184,6 +193,42 @@ export function createApp(deps: AppDeps): express.Express {
       const body = parse(cancelSchema, req.body ?? {});
       await service.cancel(id, body.reason);
       res.status(202).json({ id, accepted: true });
+    }),
+  );
+
+  api.post(
+    '/executions/:id/pause',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const status = await service.pause(id, parse(pauseSchema, req.body ?? {}).reason);
+      res.status(202).json({ id, status });
+    }),
+  );
+
+  api.post(
+    '/executions/:id/resume',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const status = await service.resume(id, parse(pauseSchema, req.body ?? {}).reason);
+      res.status(202).json({ id, status });
+    }),
+  );
+
+  api.post(
+    '/executions/:id/input',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const status = await service.answer(id, parse(inputSchema, req.body ?? {}));
+      res.status(202).json({ id, status });
+    }),
+  );
+
+  api.get(
+    '/executions/:id/events',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const lastEventId = Number(req.header('last-event-id') ?? req.query.lastEventId ?? 0);
+      await streamEvents(service, id, Number.isFinite(lastEventId) ? lastEventId : 0, req, res);
     }),
   );
 

@@ -2,14 +2,17 @@ import {
   Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../config';
 import { fileNameProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
+import { pricesFor } from '../domain/pricing';
 import { isExecutionStatus, isTerminal, type ExecutionStatus, type TaskKind, type TriggeredBy } from '../domain/status';
 import type { ArtifactRef, ExecutionInput, ExecutionOptions, ExecutionSnapshot, Plan } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
@@ -17,9 +20,13 @@ import {
   WORKFLOW_TYPE,
   cancelSignal,
   executionStatusKey,
+  inputUpdate,
+  pauseUpdate,
+  resumeUpdate,
   snapshotQuery,
   taskKindKey,
   triggeredByKey,
+  type InputAnswer,
 } from '../workflows/messages';
 import { HttpError, invalidTransition, notFound, unprocessable } from './http-error';
 import type { CreateExecutionBody } from './schemas';
@@ -48,6 +55,14 @@ export interface ExecutionSummary {
   triggeredBy: TriggeredBy | null;
   createdAt: string | null;
   completedAt: string | null;
+}
+
+/** The tail of what a running sandbox step printed, as its activity reports it in heartbeats. */
+export interface LiveOutput {
+  stepId: string;
+  attempt: number;
+  stdoutChars: number;
+  tail: string;
 }
 
 interface Memo {
@@ -141,6 +156,63 @@ export class ExecutionService {
     await this.client.workflow.getHandle(id).signal(cancelSignal, { reason });
   }
 
+  /** Pauses a running execution after its current activity; 409 unless it is running. */
+  async pause(id: string, reason: string | undefined): Promise<ExecutionStatus> {
+    return this.update(id, () => this.client.workflow.getHandle(id).executeUpdate(pauseUpdate, { args: [{ reason }] }));
+  }
+
+  /** Resumes a paused execution; 409 unless it is paused. */
+  async resume(id: string, reason: string | undefined): Promise<ExecutionStatus> {
+    return this.update(id, () =>
+      this.client.workflow.getHandle(id).executeUpdate(resumeUpdate, { args: [{ reason }] }),
+    );
+  }
+
+  /** Answers the question an execution waits on; 409 unless it is awaiting input, 422 for a wrong answer. */
+  async answer(id: string, answer: InputAnswer): Promise<ExecutionStatus> {
+    return this.update(id, () => this.client.workflow.getHandle(id).executeUpdate(inputUpdate, { args: [answer] }));
+  }
+
+  /**
+   * What the running sandbox step has printed so far, from the heartbeat details of the activity:
+   * null when no sandbox step is running.
+   */
+  async liveOutput(id: string): Promise<LiveOutput | null> {
+    const description = await this.describe(id);
+    const pending = description.raw.pendingActivities?.find(
+      (activity) => activity.activityType?.name === 'executeCode',
+    );
+    const payload = pending?.heartbeatDetails?.payloads?.[0];
+    if (!payload) return null;
+    const details = this.client.options.loadedDataConverter.payloadConverter.fromPayload<Partial<LiveOutput>>(payload);
+    if (typeof details?.stdoutChars !== 'number' || typeof details.tail !== 'string') return null;
+    return {
+      stepId: String(details.stepId ?? ''),
+      attempt: Number(details.attempt ?? 0),
+      stdoutChars: details.stdoutChars,
+      tail: details.tail,
+    };
+  }
+
+  private async update(id: string, send: () => Promise<ExecutionStatus>): Promise<ExecutionStatus> {
+    const description = await this.describe(id);
+    if (description.status.name !== 'RUNNING') {
+      const status = statusOf(description);
+      throw invalidTransition(`the execution is ${status}`, { status });
+    }
+    try {
+      return await send();
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+        if (error.cause.type === 'INVALID_STATE_TRANSITION') {
+          throw invalidTransition(error.cause.message, { status: await this.status(id) });
+        }
+        if (error.cause.type === 'INVALID_INPUT') throw unprocessable('INVALID_INPUT', error.cause.message);
+      }
+      throw error;
+    }
+  }
+
   /** Waits for the end of the execution and returns its final snapshot. */
   async waitForEnd(id: string): Promise<ExecutionSnapshot> {
     await this.client.workflow.getHandle(checkId(id)).result();
@@ -229,9 +301,6 @@ export class ExecutionService {
 
   private checkSubmission(submission: Submission, id: string): Omit<ExecutionInput, 'files'> {
     const { options } = submission;
-    if (options.requireApproval) {
-      throw unprocessable('NOT_SUPPORTED', 'Plan approval (requireApproval) is not available yet.');
-    }
     if (options.budgetUsd !== null) {
       throw unprocessable('NOT_SUPPORTED', 'Budgets (budgetUsd) are not available yet.');
     }
@@ -277,6 +346,7 @@ export class ExecutionService {
         );
       }
     }
+    const model = options.model ?? this.config.llm.model;
     const executionOptions: ExecutionOptions = {
       maxAttempts: options.maxAttempts,
       timeoutMs: options.timeoutMs,
@@ -284,7 +354,10 @@ export class ExecutionService {
       requireApproval: options.requireApproval,
       budgetUsd: options.budgetUsd,
       sandbox,
-      model: options.model ?? this.config.llm.model,
+      model,
+      onExhausted: options.onExhausted,
+      inputTimeoutMs: options.inputTimeoutMs,
+      prices: pricesFor(model, this.config.prices.models, this.config.prices.sandboxPerSecond),
     };
     const kind: TaskKind = submission.code !== null ? 'code' : plan !== null ? 'plan' : 'task';
     return {
@@ -355,6 +428,7 @@ function fallbackSnapshot(id: string, description: WorkflowExecutionDescription)
   const status = statusOf(description);
   return {
     id,
+    seq: 0,
     status,
     task: memo.task ?? null,
     kind: memo.kind ?? 'task',
@@ -389,6 +463,7 @@ function fallbackSnapshot(id: string, description: WorkflowExecutionDescription)
       effectiveDurationMs: 0,
       tokens: { prompt: 0, completion: 0 },
       costUsd: 0,
+      sandboxSeconds: 0,
       attempts: 0,
       successRate: 0,
       errorRate: 0,

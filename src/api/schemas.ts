@@ -29,6 +29,13 @@ export const optionsSchema = z
     budgetUsd: z.number().positive().nullable().default(null),
     sandbox: z.enum(['local', 'e2b']).optional(),
     model: z.string().min(1).max(200).optional(),
+    onExhausted: z.enum(['fail', 'ask']).default('fail'),
+    inputTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(30 * 24 * 3600 * 1000)
+      .default(24 * 3600 * 1000),
   })
   .strict();
 
@@ -59,6 +66,14 @@ export const syncTaskSchema = z
   .strict();
 
 export const cancelSchema = z.object({ reason: z.string().max(1000).optional() }).strict();
+export const pauseSchema = cancelSchema;
+
+export const inputSchema = z
+  .object({ approve: z.boolean().optional(), input: z.unknown().optional() })
+  .strict()
+  .refine((body) => body.approve !== undefined || body.input !== undefined, {
+    message: 'send "approve", "input" or both',
+  });
 
 export const listQuerySchema = z.object({
   status: z

@@ -15,6 +15,9 @@ const input: ExecutionInput = {
     budgetUsd: null,
     sandbox: 'local',
     model: 'gpt-4o-mini',
+    onExhausted: 'fail',
+    inputTimeoutMs: 60_000,
+    prices: { promptPerMillion: 0.15, completionPerMillion: 0.6, sandboxPerSecond: 0.001 },
   },
   triggeredBy: 'api',
   kind: 'task',
@@ -44,19 +47,23 @@ describe('execution record', () => {
       sha256: 'x',
       contentType: 'image/png',
     };
-    record.recordAttempt('main', {
-      status: 'succeeded',
-      code: 'print(1)',
-      stdout: '1\n',
-      stderr: '',
-      error: null,
-      durationMs: 1500,
-      files: [],
-      results: [
-        { png, isMainResult: false },
-        { text: '42', isMainResult: true },
-      ],
-    });
+    record.recordAttempt(
+      'main',
+      {
+        status: 'succeeded',
+        code: 'print(1)',
+        stdout: '1\n',
+        stderr: '',
+        error: null,
+        durationMs: 1500,
+        files: [],
+        results: [
+          { png, isMainResult: false },
+          { text: '42', isMainResult: true },
+        ],
+      },
+      { cpuMs: 1000, peakMemoryBytes: 1, wallMs: 1500 },
+    );
     record.finishStep('main', 'succeeded');
     const outputs = record.outputs();
     expect(outputs).toEqual({ files: [], plots: [png], data: '42' });
@@ -64,7 +71,13 @@ describe('execution record', () => {
 
     const snapshot = record.snapshot();
     expect(snapshot.status).toBe('succeeded');
-    expect(snapshot.metrics).toMatchObject({ totalDurationMs: 1500, attempts: 1, successRate: 1, costUsd: 0.15 });
+    expect(snapshot.metrics).toMatchObject({
+      totalDurationMs: 1500,
+      attempts: 1,
+      successRate: 1,
+      costUsd: 0.15 + 1.5 * 0.001,
+      sandboxSeconds: 1.5,
+    });
     expect(snapshot.progress).toMatchObject({
       percentage: 100,
       completedSteps: 1,
@@ -110,5 +123,41 @@ describe('execution record', () => {
     expect(timeline).toHaveLength(MAX_TIMELINE);
     expect(timeline[0].event).toBe('EXECUTION_STARTED');
     expect(timeline.at(-1)?.description).toBe(`event ${MAX_TIMELINE * 2 - 1}`);
+  });
+
+  test('time paused or waiting for a person does not count as effective time', () => {
+    const time = clock();
+    const record = new ExecutionRecord(input, time.now);
+    record.apply('start', 'init', 'EXECUTION_STARTED', '');
+    record.apply('run', 'step', 'TASK_STARTED', '');
+    time.advance(1000);
+    record.apply('pause', 'pause', 'EXECUTION_PAUSED', '');
+    time.advance(5000);
+    record.apply('resume', 'resume', 'EXECUTION_RESUMED', '');
+    time.advance(1000);
+    record.apply('await_input', 'wait', 'EXECUTION_PAUSED', '');
+    time.advance(3000);
+    expect(record.snapshot().metrics).toMatchObject({ totalDurationMs: 10_000, effectiveDurationMs: 2000 });
+    record.apply('input_received', 'resume', 'EXECUTION_RESUMED', '');
+    time.advance(500);
+    expect(record.snapshot().metrics).toMatchObject({ totalDurationMs: 10_500, effectiveDurationMs: 2500 });
+  });
+
+  test('the remaining time is estimated from finished steps', () => {
+    const time = clock();
+    const record = new ExecutionRecord(input, time.now);
+    record.apply('start', 'init', 'EXECUTION_STARTED', '');
+    record.apply('run', 'step', 'TASK_STARTED', '');
+    record.setPlan({
+      steps: ['a', 'b', 'c'].map((id) => ({ id, title: id, description: '', dependsOn: [] })),
+    });
+    expect(record.snapshot().progress.estimatedTimeRemainingMs).toBeNull();
+    record.startStep('a');
+    time.advance(2000);
+    record.finishStep('a', 'succeeded');
+    record.startStep('b');
+    time.advance(500);
+    // Two steps left at about 2 s each, half a second of the current one already spent.
+    expect(record.snapshot().progress).toMatchObject({ completedSteps: 1, estimatedTimeRemainingMs: 3500 });
   });
 });

@@ -1,5 +1,5 @@
-import { tokenCostUsd } from './pricing';
 import { transition, type ExecutionEvent } from './execution-machine';
+import { costUsd } from './pricing';
 import { isTerminal, type ExecutionStatus } from './status';
 import type {
   ArtifactRef,
@@ -24,6 +24,9 @@ import type {
 export const MAX_TIMELINE = 400;
 export const MAX_MESSAGES = 400;
 const KEEP_HEAD = 20;
+/** Attempts of a step shown in full; older ones keep only the head of their code and output. */
+const FULL_ATTEMPTS = 3;
+const OLD_ATTEMPT_CHARS = 1024;
 
 /** Share of the progress bar given to planning and to the final analysis. */
 const PLAN_SHARE = 10;
@@ -37,6 +40,13 @@ function bounded<T>(list: T[], max: number): void {
   if (list.length > max) list.splice(KEEP_HEAD, list.length - max);
 }
 
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n… [cut]`;
+}
+
+/** Statuses whose time does not count towards the effective duration. */
+const IDLE: readonly ExecutionStatus[] = ['paused', 'awaiting_input'];
+
 /**
  * Everything visible about one execution, kept by its workflow. Pure and deterministic: time comes
  * from the injected clock (workflow time inside the workflow), so it can be unit-tested on its own.
@@ -46,6 +56,7 @@ export class ExecutionRecord {
   private readonly timeline: TimelineEvent[] = [];
   private readonly messages: ExecutionMessage[] = [];
   private readonly steps = new Map<string, StepState>();
+  private readonly stepTimes = new Map<string, { started: number; finished: number | null }>();
   private readonly resourceUsage: ExecutionSnapshot['resourceUsage'] = [];
   private seq = 0;
   private plan: Plan | null = null;
@@ -53,6 +64,8 @@ export class ExecutionRecord {
   private currentStep: string | null = null;
   private startedAt: Date | null = null;
   private completedAt: Date | null = null;
+  private idleSince: number | null = null;
+  private idleMs = 0;
   private tokens: TokenUsage = { prompt: 0, completion: 0 };
   private awaiting: Awaiting | null = null;
   private result: ExecutionResult | null = null;
@@ -67,18 +80,35 @@ export class ExecutionRecord {
     return this.status;
   }
 
+  get isFinished(): boolean {
+    return isTerminal(this.status);
+  }
+
   /** Moves to the state the transition table gives for `event`, or throws RefusedTransition. */
-  apply(event: ExecutionEvent, type: TimelineType, name: string, description: string): ExecutionStatus {
+  apply(
+    event: ExecutionEvent,
+    type: TimelineType,
+    name: string,
+    description: string,
+    data?: Record<string, unknown>,
+  ): ExecutionStatus {
     const outcome = transition(this.status, event);
     if (!outcome.ok) throw new RefusedTransition(outcome.reason);
+    const at = this.now().getTime();
+    if (IDLE.includes(outcome.from) && this.idleSince !== null) {
+      this.idleMs += at - this.idleSince;
+      this.idleSince = null;
+    }
+    if (IDLE.includes(outcome.to)) this.idleSince = at;
     this.status = outcome.to;
     if (outcome.to === 'starting' && this.startedAt === null) this.startedAt = this.now();
     if (isTerminal(outcome.to)) {
       this.completedAt = this.now();
       this.phase = 'done';
       this.currentStep = null;
+      this.awaiting = null;
     }
-    this.addEvent(type, name, description, null, { from: outcome.from, to: outcome.to });
+    this.addEvent(type, name, description, null, { from: outcome.from, to: outcome.to, ...data });
     return outcome.to;
   }
 
@@ -107,17 +137,21 @@ export class ExecutionRecord {
   }
 
   setPhase(phase: Phase, stepId: string | null = this.currentStep): void {
+    if (this.phase === phase && this.currentStep === stepId) return;
     this.phase = phase;
     this.currentStep = stepId;
+    this.seq++;
   }
 
   setPlan(plan: Plan): void {
     this.plan = plan;
     for (const step of plan.steps) this.steps.set(step.id, { id: step.id, status: 'pending', attempts: [] });
+    this.seq++;
   }
 
   startStep(stepId: string): void {
     this.step(stepId).status = 'running';
+    this.stepTimes.set(stepId, { started: this.now().getTime(), finished: null });
     this.setPhase('generating', stepId);
     this.addEvent('step', 'TASK_STARTED', `step ${stepId} started`, stepId);
   }
@@ -125,12 +159,21 @@ export class ExecutionRecord {
   finishStep(stepId: string, status: 'succeeded' | 'failed'): void {
     const step = this.step(stepId);
     step.status = status;
+    const times = this.stepTimes.get(stepId);
+    if (times) times.finished = this.now().getTime();
     this.addEvent(
       status === 'succeeded' ? 'step' : 'error',
       status === 'succeeded' ? 'TASK_COMPLETED' : 'TASK_FAILED',
       `step ${stepId} ${status} after ${step.attempts.length} attempt(s)`,
       stepId,
     );
+  }
+
+  /** A step finished and its results are safe: later work can build on them. */
+  checkpoint(stepId: string, files: ArtifactRef[]): void {
+    this.addEvent('step', 'CHECKPOINT_CREATED', `step ${stepId} is done; its outputs are kept`, stepId, {
+      files: files.map((file) => file.name),
+    });
   }
 
   recordAttempt(stepId: string, attempt: Omit<StepAttempt, 'n'>, usage?: ResourceUsage): StepAttempt {
@@ -143,17 +186,25 @@ export class ExecutionRecord {
         attempt: recorded.n,
         code: recorded.error.code,
       });
-      this.log('warning', `attempt ${recorded.n} of step ${stepId} failed: ${recorded.error.message}`, stepId);
+      this.log(
+        'warning',
+        `attempt ${recorded.n} of step ${stepId} failed: ${clip(recorded.error.message, 500)}`,
+        stepId,
+      );
+    } else {
+      this.seq++;
     }
     return recorded;
   }
 
   addTokens(usage: TokenUsage): void {
     this.tokens = { prompt: this.tokens.prompt + usage.prompt, completion: this.tokens.completion + usage.completion };
+    this.seq++;
   }
 
   setAwaiting(awaiting: Awaiting | null): void {
     this.awaiting = awaiting;
+    this.seq++;
   }
 
   succeed(result: ExecutionResult): void {
@@ -163,6 +214,7 @@ export class ExecutionRecord {
 
   fail(error: Omit<ExecutionError, 'at'>): void {
     this.error = { ...error, at: this.now().toISOString() };
+    this.markUnfinishedSteps();
     this.apply('fail', 'finish', 'EXECUTION_FAILED', `execution failed: ${error.code}`);
   }
 
@@ -211,10 +263,14 @@ export class ExecutionRecord {
   snapshot(): ExecutionSnapshot {
     const attempts = [...this.steps.values()].flatMap((step) => step.attempts);
     const failed = attempts.filter((attempt) => attempt.status === 'failed').length;
-    const end = this.completedAt ?? this.now();
-    const duration = this.startedAt ? Math.max(0, end.getTime() - this.startedAt.getTime()) : 0;
+    const nowMs = this.now().getTime();
+    const end = this.completedAt?.getTime() ?? nowMs;
+    const total = this.startedAt ? Math.max(0, end - this.startedAt.getTime()) : 0;
+    const idle = this.idleMs + (this.idleSince !== null ? end - this.idleSince : 0);
+    const sandboxSeconds = this.resourceUsage.reduce((sum, usage) => sum + usage.wallMs, 0) / 1000;
     return {
       id: this.input.executionId,
+      seq: this.seq,
       status: this.status,
       task: this.input.task,
       kind: this.input.kind,
@@ -223,16 +279,22 @@ export class ExecutionRecord {
       startedAt: this.startedAt?.toISOString() ?? null,
       completedAt: this.completedAt?.toISOString() ?? null,
       plan: this.plan,
-      steps: [...this.steps.values()].map((step) => ({ ...step, attempts: [...step.attempts] })),
-      progress: this.progress(),
+      steps: [...this.steps.values()].map((step) => ({
+        ...step,
+        attempts: step.attempts.map((attempt, index) =>
+          index >= step.attempts.length - FULL_ATTEMPTS ? attempt : shortened(attempt),
+        ),
+      })),
+      progress: this.progress(nowMs),
       awaiting: this.awaiting,
       result: this.result,
       error: this.error,
       metrics: {
-        totalDurationMs: duration,
-        effectiveDurationMs: duration,
+        totalDurationMs: total,
+        effectiveDurationMs: Math.max(0, total - idle),
         tokens: { ...this.tokens },
-        costUsd: tokenCostUsd(this.input.options.model, this.tokens),
+        costUsd: costUsd(this.input.options.prices, this.tokens, sandboxSeconds),
+        sandboxSeconds,
         attempts: attempts.length,
         successRate: attempts.length === 0 ? 0 : (attempts.length - failed) / attempts.length,
         errorRate: attempts.length === 0 ? 0 : failed / attempts.length,
@@ -243,7 +305,7 @@ export class ExecutionRecord {
     };
   }
 
-  private progress(): ExecutionSnapshot['progress'] {
+  private progress(nowMs: number): ExecutionSnapshot['progress'] {
     const steps = [...this.steps.values()];
     const totalSteps = steps.length;
     const completedSteps = steps.filter((step) => step.status === 'succeeded' || step.status === 'skipped').length;
@@ -260,8 +322,20 @@ export class ExecutionRecord {
       totalSteps,
       currentPhase: this.phase,
       currentStep: this.currentStep,
-      estimatedTimeRemainingMs: null,
+      estimatedTimeRemainingMs: this.estimate(nowMs, totalSteps, completedSteps),
     };
+  }
+
+  /** Remaining time from the measured duration of finished steps; null until one has finished. */
+  private estimate(nowMs: number, totalSteps: number, completedSteps: number): number | null {
+    if (isTerminal(this.status)) return 0;
+    const finished = [...this.stepTimes.values()].filter((times) => times.finished !== null);
+    if (finished.length === 0) return null;
+    const average = finished.reduce((sum, times) => sum + (times.finished! - times.started), 0) / finished.length;
+    const running = this.currentStep ? this.stepTimes.get(this.currentStep) : undefined;
+    const spentOnCurrent = running && running.finished === null ? nowMs - running.started : 0;
+    const remainingSteps = Math.max(0, totalSteps - completedSteps);
+    return Math.max(0, Math.round(remainingSteps * average - Math.min(spentOnCurrent, average)));
   }
 
   private markUnfinishedSteps(): void {
@@ -276,4 +350,26 @@ export class ExecutionRecord {
     if (!step) throw new Error(`unknown step ${stepId}`);
     return step;
   }
+}
+
+/** An older attempt, kept small so the snapshot stays far below Temporal's payload limits. */
+function shortened(attempt: StepAttempt): StepAttempt {
+  return {
+    ...attempt,
+    code: clip(attempt.code, OLD_ATTEMPT_CHARS),
+    stdout: clip(attempt.stdout, OLD_ATTEMPT_CHARS),
+    stderr: clip(attempt.stderr, OLD_ATTEMPT_CHARS),
+    error: attempt.error
+      ? {
+          ...attempt.error,
+          message: clip(attempt.error.message, OLD_ATTEMPT_CHARS),
+          traceback: attempt.error.traceback && clip(attempt.error.traceback, OLD_ATTEMPT_CHARS),
+        }
+      : null,
+    results: attempt.results.map((result) => ({
+      ...result,
+      text: result.text && clip(result.text, OLD_ATTEMPT_CHARS),
+      html: undefined,
+    })),
+  };
 }

@@ -24,6 +24,19 @@ export interface Plan {
   steps: PlanStep[];
 }
 
+/** What happens after the last failed attempt of a step: fail, or ask a person for a hint or code. */
+export type OnExhausted = 'fail' | 'ask';
+
+/** Prices used for the cost metric, fixed when the execution is submitted. */
+export interface Prices {
+  /** US dollars per million prompt tokens. */
+  promptPerMillion: number;
+  /** US dollars per million completion tokens. */
+  completionPerMillion: number;
+  /** US dollars per second of sandbox wall time. */
+  sandboxPerSecond: number;
+}
+
 export interface ExecutionOptions {
   maxAttempts: number;
   timeoutMs: number;
@@ -32,6 +45,10 @@ export interface ExecutionOptions {
   budgetUsd: number | null;
   sandbox: 'local' | 'e2b';
   model: string;
+  onExhausted: OnExhausted;
+  /** How long a question to a person (approval, recovery) may stay unanswered. */
+  inputTimeoutMs: number;
+  prices: Prices;
 }
 
 /** The workflow's argument. Uploaded files are already in the artifact store. */
@@ -87,6 +104,8 @@ export interface ExecuteOutcome {
   results: RunResult[];
   files: ArtifactRef[];
   usage: ResourceUsage;
+  /** Typed messages the code sent with the `ml` helpers. */
+  messages?: Array<{ level: MessageLevel; message: string }>;
 }
 
 export type AttemptStatus = 'succeeded' | 'failed';
@@ -171,9 +190,11 @@ export interface ExecutionResult {
 
 export interface ExecutionMetrics {
   totalDurationMs: number;
+  /** Total minus the time spent paused or waiting for a person. */
   effectiveDurationMs: number;
   tokens: TokenUsage;
   costUsd: number;
+  sandboxSeconds: number;
   attempts: number;
   successRate: number;
   errorRate: number;
@@ -188,6 +209,8 @@ export interface Awaiting {
 /** The whole visible state of one execution: the `snapshot` query and GET /api/executions/:id. */
 export interface ExecutionSnapshot {
   id: string;
+  /** Grows with every change; timeline events and messages carry the value it had when they were added. */
+  seq: number;
   status: ExecutionStatus;
   task: string | null;
   kind: TaskKind;

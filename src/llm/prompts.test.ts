@@ -20,7 +20,9 @@ describe('reading model answers', () => {
       step: { id: 'main', title: 'Sum', description: '', dependsOn: [] },
       files: [{ name: 'a.csv', size: 4, preview: 'n\n1' }],
       previousAttempts: [{ code: 'print(x)', error: "NameError: name 'x' is not defined" }],
+      hints: ['x is called total'],
     });
+    expect(prompt.user).toContain('- x is called total');
     expect(prompt.user).toContain('print(x)');
     expect(prompt.user).toContain("NameError: name 'x' is not defined");
     expect(prompt.user).toContain('File "a.csv" (4 bytes)');

@@ -50,6 +50,7 @@ export interface CodePromptInput {
   step: PlanStep;
   files: FilePreview[];
   previousAttempts: PreviousAttempt[];
+  hints?: string[];
 }
 
 export function codePrompt(input: CodePromptInput): Prompt {
@@ -73,6 +74,9 @@ export function codePrompt(input: CodePromptInput): Prompt {
       `Data files:\n${describeFiles(input.files)}`,
       attempts.length > 0
         ? `${attempts.join('\n\n')}\n\nFix the problem and answer with the whole program again.`
+        : null,
+      input.hints && input.hints.length > 0
+        ? `A person looked at the failures and says:\n${input.hints.map((hint) => `- ${hint}`).join('\n')}`
         : null,
     ]
       .filter((part): part is string => part !== null)

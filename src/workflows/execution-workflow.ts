@@ -3,6 +3,8 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  allHandlersFinished,
+  condition,
   isCancellation,
   log,
   proxyActivities,
@@ -12,11 +14,29 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { answerProblem, readRecovery, type Answer } from '../domain/answers';
 import { ErrorType } from '../domain/errors';
+import { can, type ExecutionEvent } from '../domain/execution-machine';
 import { ExecutionRecord } from '../domain/execution-record';
 import { orderSteps } from '../domain/plan-graph';
-import type { ArtifactRef, ExecuteOutcome, ExecutionInput, ExecutionSnapshot, Plan, PlanStep } from '../domain/types';
-import { cancelSignal, executionStatusKey, snapshotQuery, statusQuery } from './messages';
+import type {
+  ArtifactRef,
+  Awaiting,
+  ExecuteOutcome,
+  ExecutionInput,
+  ExecutionSnapshot,
+  Plan,
+  PlanStep,
+} from '../domain/types';
+import {
+  cancelSignal,
+  executionStatusKey,
+  inputUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  snapshotQuery,
+  statusQuery,
+} from './messages';
 
 /** Model calls: transient endpoint faults are retried with backoff; refusals are not. */
 export const LLM_ACTIVITY: ActivityOptions = {
@@ -60,145 +80,8 @@ const checks = proxyActivities<Activities>(CHECK_ACTIVITY);
 
 const CODE_STEP: PlanStep = { id: 'main', title: 'Run the given code', description: '', dependsOn: [] };
 
-/**
- * One execution of a task: plan, then for each step generate, validate and run code (again with the
- * error as context after a failed run), then analyze. The state machine lives in ExecutionRecord;
- * this function only sequences activities and answers signals and queries.
- */
-export async function executionWorkflow(input: ExecutionInput): Promise<ExecutionSnapshot> {
-  const record = new ExecutionRecord(input, () => new Date());
-  const sandbox = proxyActivities<Activities>(sandboxActivity(input.options.stepTimeoutMs));
-  const main = new CancellationScope();
-  let cancelReason: string | null = null;
-  let timedOut = false;
-
-  const publishStatus = () => upsertSearchAttributes([{ key: executionStatusKey, value: record.current }]);
-
-  setHandler(statusQuery, () => record.current);
-  setHandler(snapshotQuery, () => record.snapshot());
-  setHandler(cancelSignal, ({ reason }) => {
-    if (cancelReason !== null || record.snapshot().completedAt !== null) return;
-    cancelReason = reason?.trim() || 'cancelled on request';
-    record.log('info', `cancel requested: ${cancelReason}`);
-    main.cancel();
-  });
-
-  record.apply('start', 'init', 'EXECUTION_STARTED', 'a worker took the execution');
-  publishStatus();
-
-  // The deadline runs outside `main` so it can cancel it.
-  sleep(input.options.timeoutMs).then(
-    () => {
-      if (record.snapshot().completedAt !== null) return;
-      timedOut = true;
-      main.cancel();
-    },
-    () => undefined, // the whole workflow was cancelled: nothing left to time out
-  );
-
-  try {
-    await main.run(() => run(input, record, sandbox, publishStatus));
-  } catch (error) {
-    if (isCancellation(error)) {
-      if (timedOut) record.timeOut(`the execution ran past its ${input.options.timeoutMs} ms deadline`);
-      else record.cancel(cancelReason ?? 'cancelled through Temporal');
-    } else {
-      log.error('execution failed unexpectedly', { error: describe(error) });
-      record.fail({ code: failureType(error), message: describe(error), stepId: null, recoverable: false });
-    }
-  }
-  publishStatus();
-  return record.snapshot();
-}
-
-type SandboxActivities = Pick<Activities, 'executeCode'>;
-
-async function run(
-  input: ExecutionInput,
-  record: ExecutionRecord,
-  sandbox: SandboxActivities,
-  publishStatus: () => void,
-): Promise<void> {
-  record.apply('run', 'step', 'TASK_STARTED', 'work began');
-  publishStatus();
-
-  const plan = await makePlan(input, record);
-  record.setPlan(plan);
-
-  const produced: ArtifactRef[] = [];
-  let failure: { stepId: string; outcome: AttemptFailure } | null = null;
-  for (const step of orderSteps(plan) ?? plan.steps) {
-    const outcome = await runStep(input, record, sandbox, plan, step, [...input.files, ...produced]);
-    if (!outcome.ok) {
-      failure = { stepId: step.id, outcome };
-      break;
-    }
-    produced.push(...outcome.files);
-  }
-
-  const canAnalyze = input.modelAvailable && input.task !== null;
-  if (failure === null) {
-    const outputs = record.outputs();
-    let analysis: string | null = null;
-    if (canAnalyze) {
-      record.setPhase('analyzing', null);
-      const stdout = record
-        .snapshot()
-        .steps.map((step) => step.attempts.find((attempt) => attempt.status === 'succeeded')?.stdout ?? '')
-        .join('\n');
-      const answer = await llm.analyze({
-        executionId: input.executionId,
-        task: input.task as string,
-        plan,
-        outcome: 'succeeded',
-        stdout,
-        results: outputs.data === null ? [] : [String(outputs.data)],
-        files: outputs.files.map((file) => file.name),
-        error: null,
-        model: input.options.model,
-      });
-      record.addTokens(answer.usage);
-      analysis = answer.analysis;
-    }
-    record.succeed({ analysis, outputs: { plots: outputs.plots, data: outputs.data }, files: outputs.files });
-    return;
-  }
-
-  let message = failure.outcome.message;
-  if (canAnalyze) {
-    record.setPhase('analyzing', null);
-    const answer = await llm.analyze({
-      executionId: input.executionId,
-      task: input.task as string,
-      plan,
-      outcome: 'failed',
-      stdout: failure.outcome.stdout,
-      results: [],
-      files: [],
-      error: failure.outcome.message,
-      model: input.options.model,
-    });
-    record.addTokens(answer.usage);
-    message = answer.analysis;
-  }
-  record.fail({ code: failure.outcome.code, message, stepId: failure.stepId, recoverable: false });
-}
-
-async function makePlan(input: ExecutionInput, record: ExecutionRecord): Promise<Plan> {
-  if (input.plan !== null) return input.plan;
-  if (input.code !== null || input.task === null) return { steps: [CODE_STEP] };
-  record.setPhase('planning', null);
-  record.addEvent('step', 'TASK_STARTED', 'planning', null);
-  const answer = await llm.plan({
-    executionId: input.executionId,
-    task: input.task,
-    files: input.files,
-    model: input.options.model,
-  });
-  record.addTokens(answer.usage);
-  record.addEvent('step', 'TASK_COMPLETED', `planned ${answer.plan.steps.length} step(s)`, null);
-  return answer.plan;
-}
+/** A question to a person went unanswered for longer than `inputTimeoutMs`. */
+class InputExpired extends Error {}
 
 interface AttemptFailure {
   ok: false;
@@ -209,101 +92,381 @@ interface AttemptFailure {
 
 type StepOutcome = { ok: true; files: ArtifactRef[] } | AttemptFailure;
 
-async function runStep(
-  input: ExecutionInput,
-  record: ExecutionRecord,
-  sandbox: SandboxActivities,
-  plan: Plan,
-  step: PlanStep,
-  files: ArtifactRef[],
-): Promise<StepOutcome> {
-  record.startStep(step.id);
-  const previousAttempts: Array<{ code: string; error: string }> = [];
-  let last: AttemptFailure = { ok: false, code: ErrorType.INTERNAL, message: 'no attempt was made', stdout: '' };
-  // Given code gets one run; with a model it may then be regenerated like generated code.
-  const attempts = input.code !== null && !input.modelAvailable ? 1 : input.options.maxAttempts;
+/**
+ * One execution of a task: plan, then for each step generate, validate and run code (again with the
+ * error as context after a failed run), then analyze. The state machine lives in ExecutionRecord;
+ * this function only sequences activities and answers signals, updates and queries.
+ */
+export async function executionWorkflow(input: ExecutionInput): Promise<ExecutionSnapshot> {
+  return new Execution(input).run();
+}
 
-  for (let n = 1; n <= attempts; n++) {
-    let code: string;
-    if (n === 1 && input.code !== null) {
-      code = input.code;
-    } else {
-      record.setPhase('generating', step.id);
-      const generated = await llm.generateCode({
+class Execution {
+  private readonly record: ExecutionRecord;
+  private readonly sandbox: Pick<Activities, 'executeCode'>;
+  private readonly main = new CancellationScope();
+  private cancelReason: string | null = null;
+  private timedOut = false;
+  private question: Awaiting | null = null;
+  private answer: Answer | null = null;
+
+  constructor(private readonly input: ExecutionInput) {
+    this.record = new ExecutionRecord(input, () => new Date());
+    this.sandbox = proxyActivities<Activities>(sandboxActivity(input.options.stepTimeoutMs));
+    this.registerHandlers();
+  }
+
+  async run(): Promise<ExecutionSnapshot> {
+    const { record, input } = this;
+    this.transition('start', 'init', 'EXECUTION_STARTED', 'a worker took the execution');
+
+    // The deadline runs outside `main` so it can cancel it.
+    sleep(input.options.timeoutMs).then(
+      () => {
+        if (record.isFinished) return;
+        this.timedOut = true;
+        this.main.cancel();
+      },
+      () => undefined, // the whole workflow was cancelled: nothing left to time out
+    );
+
+    try {
+      await this.main.run(() => this.work());
+    } catch (error) {
+      if (error instanceof InputExpired) {
+        record.timeOut(`no answer within ${input.options.inputTimeoutMs} ms`);
+      } else if (isCancellation(error)) {
+        if (this.timedOut) record.timeOut(`the execution ran past its ${input.options.timeoutMs} ms deadline`);
+        else record.cancel(this.cancelReason ?? 'cancelled through Temporal');
+      } else {
+        log.error('execution failed unexpectedly', { error: describe(error) });
+        record.fail({ code: failureType(error), message: describe(error), stepId: null, recoverable: false });
+      }
+    }
+    this.publishStatus();
+    await condition(allHandlersFinished);
+    return record.snapshot();
+  }
+
+  private registerHandlers(): void {
+    const { record } = this;
+    setHandler(statusQuery, () => record.current);
+    setHandler(snapshotQuery, () => record.snapshot());
+    setHandler(cancelSignal, ({ reason } = {}) => {
+      if (this.cancelReason !== null || record.isFinished) return;
+      this.cancelReason = reason?.trim() || 'cancelled on request';
+      record.log('info', `cancel requested: ${this.cancelReason}`);
+      this.main.cancel();
+    });
+    setHandler(
+      pauseUpdate,
+      ({ reason } = {}) => {
+        this.transition('pause', 'pause', 'EXECUTION_PAUSED', reason?.trim() || 'paused on request');
+        return record.current;
+      },
+      { validator: (_request?: { reason?: string }) => this.refuseUnless('pause') },
+    );
+    setHandler(
+      resumeUpdate,
+      ({ reason } = {}) => {
+        this.transition('resume', 'resume', 'EXECUTION_RESUMED', reason?.trim() || 'resumed on request');
+        return record.current;
+      },
+      { validator: (_request?: { reason?: string }) => this.refuseUnless('resume') },
+    );
+    setHandler(
+      inputUpdate,
+      (answer) => {
+        this.answer = answer;
+        return record.current;
+      },
+      {
+        validator: (answer) => {
+          if (record.current !== 'awaiting_input' || this.question === null || this.answer !== null) {
+            throw ApplicationFailure.nonRetryable(
+              `cannot answer an execution that is ${record.current}`,
+              'INVALID_STATE_TRANSITION',
+            );
+          }
+          const problem = answerProblem(this.question.kind, answer ?? {}, this.input.modelAvailable);
+          if (problem !== null) throw ApplicationFailure.nonRetryable(problem, 'INVALID_INPUT');
+        },
+      },
+    );
+  }
+
+  private refuseUnless(event: ExecutionEvent): void {
+    if (!can(this.record.current, event)) {
+      throw ApplicationFailure.nonRetryable(
+        `cannot ${event} an execution that is ${this.record.current}`,
+        'INVALID_STATE_TRANSITION',
+      );
+    }
+  }
+
+  private transition(
+    event: ExecutionEvent,
+    type: Parameters<ExecutionRecord['apply']>[1],
+    name: string,
+    description: string,
+    data?: Record<string, unknown>,
+  ): void {
+    this.record.apply(event, type, name, description, data);
+    this.publishStatus();
+  }
+
+  private publishStatus(): void {
+    upsertSearchAttributes([{ key: executionStatusKey, value: this.record.current }]);
+  }
+
+  /** Waits while the execution is paused; called before anything new starts. */
+  private async gate(): Promise<void> {
+    if (this.record.current === 'paused') await condition(() => this.record.current !== 'paused');
+  }
+
+  /** Waits in `awaiting_input` for a person's answer, at most `inputTimeoutMs`. */
+  private async ask(kind: Awaiting['kind'], prompt: string, stepId: string | null): Promise<Answer> {
+    await this.gate();
+    this.question = { kind, prompt, since: new Date().toISOString() };
+    this.answer = null;
+    this.record.setAwaiting(this.question);
+    this.transition('await_input', 'wait', 'EXECUTION_PAUSED', prompt, { awaiting: kind, stepId });
+    const answered = await condition(() => this.answer !== null, this.input.options.inputTimeoutMs);
+    if (!answered) throw new InputExpired();
+    const answer = this.takeAnswer();
+    this.question = null;
+    this.answer = null;
+    this.record.setAwaiting(null);
+    this.transition('input_received', 'resume', 'EXECUTION_RESUMED', `answered: ${kind}`, { awaiting: kind });
+    return answer;
+  }
+
+  private takeAnswer(): Answer {
+    const answer = this.answer ?? {};
+    this.answer = null;
+    return answer;
+  }
+
+  private async work(): Promise<void> {
+    const { record, input } = this;
+    this.transition('run', 'step', 'TASK_STARTED', 'work began');
+
+    const plan = await this.makePlan();
+    record.setPlan(plan);
+
+    if (input.options.requireApproval) {
+      const answer = await this.ask('approval', `Approve the plan of ${plan.steps.length} step(s)?`, null);
+      if (answer.approve !== true) {
+        const why = typeof answer.input === 'string' && answer.input.trim() !== '' ? `: ${answer.input.trim()}` : '';
+        record.cancel(`the plan was rejected${why}`);
+        return;
+      }
+      record.log('info', 'the plan was approved');
+    }
+
+    const produced: ArtifactRef[] = [];
+    let failure: { stepId: string; outcome: AttemptFailure } | null = null;
+    for (const step of orderSteps(plan) ?? plan.steps) {
+      const outcome = await this.runStep(plan, step, [...input.files, ...produced]);
+      if (!outcome.ok) {
+        failure = { stepId: step.id, outcome };
+        break;
+      }
+      produced.push(...outcome.files);
+    }
+
+    const canAnalyze = input.modelAvailable && input.task !== null;
+    if (failure === null) {
+      const outputs = record.outputs();
+      let analysis: string | null = null;
+      if (canAnalyze) {
+        await this.gate();
+        record.setPhase('analyzing', null);
+        const stdout = record
+          .snapshot()
+          .steps.map((step) => step.attempts.find((attempt) => attempt.status === 'succeeded')?.stdout ?? '')
+          .join('\n');
+        const answer = await llm.analyze({
+          executionId: input.executionId,
+          task: input.task as string,
+          plan,
+          outcome: 'succeeded',
+          stdout,
+          results: outputs.data === null ? [] : [String(outputs.data)],
+          files: outputs.files.map((file) => file.name),
+          error: null,
+          model: input.options.model,
+        });
+        record.addTokens(answer.usage);
+        analysis = answer.analysis;
+      }
+      await this.gate();
+      record.succeed({ analysis, outputs: { plots: outputs.plots, data: outputs.data }, files: outputs.files });
+      return;
+    }
+
+    let message = failure.outcome.message;
+    if (canAnalyze) {
+      await this.gate();
+      record.setPhase('analyzing', null);
+      const answer = await llm.analyze({
         executionId: input.executionId,
-        task: input.task,
+        task: input.task as string,
         plan,
-        step,
-        files,
-        previousAttempts,
+        outcome: 'failed',
+        stdout: failure.outcome.stdout,
+        results: [],
+        files: [],
+        error: failure.outcome.message,
         model: input.options.model,
       });
-      record.addTokens(generated.usage);
-      code = generated.code;
+      record.addTokens(answer.usage);
+      message = answer.analysis;
     }
-
-    record.setPhase('validating', step.id);
-    const report = await checks.validateCode({ code });
-    if (!report.ok) {
-      const message = `The code was refused before running: ${report.problems.join('; ')}`;
-      record.recordAttempt(step.id, {
-        status: 'failed',
-        code,
-        stdout: '',
-        stderr: '',
-        error: { code: ErrorType.VALIDATION_ERROR, message },
-        durationMs: 0,
-        files: [],
-        results: [],
-      });
-      last = { ok: false, code: ErrorType.VALIDATION_ERROR, message, stdout: '' };
-      previousAttempts.push({ code, error: message });
-      continue;
-    }
-
-    record.setPhase('executing', step.id);
-    record.addEvent('step', 'RESOURCE_ALLOCATED', `sandbox run ${n} of step ${step.id}`, step.id, {
-      sandbox: input.options.sandbox,
-    });
-    const outcome = await sandbox.executeCode({
-      executionId: input.executionId,
-      stepId: step.id,
-      attempt: n,
-      code,
-      files,
-      timeoutMs: input.options.stepTimeoutMs,
-      sandbox: input.options.sandbox,
-    });
-    record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${step.id} ended`, step.id, {
-      wallMs: outcome.usage.wallMs,
-    });
-    const message = outcome.ok ? null : attemptError(outcome);
-    record.recordAttempt(
-      step.id,
-      {
-        status: outcome.ok ? 'succeeded' : 'failed',
-        code,
-        stdout: outcome.stdout,
-        stderr: outcome.stderr,
-        error:
-          message === null
-            ? null
-            : { code: outcome.errorType ?? ErrorType.CODE_ERROR, message, traceback: outcome.error?.traceback },
-        durationMs: outcome.usage.wallMs,
-        files: outcome.files,
-        results: outcome.results,
-      },
-      outcome.usage,
-    );
-    if (message === null) {
-      record.finishStep(step.id, 'succeeded');
-      return { ok: true, files: outcome.files };
-    }
-    last = { ok: false, code: outcome.errorType ?? ErrorType.CODE_ERROR, message, stdout: outcome.stdout };
-    previousAttempts.push({ code, error: message });
+    await this.gate();
+    record.fail({ code: failure.outcome.code, message, stepId: failure.stepId, recoverable: false });
   }
-  record.finishStep(step.id, 'failed');
-  return last;
+
+  private async makePlan(): Promise<Plan> {
+    const { record, input } = this;
+    if (input.plan !== null) return input.plan;
+    if (input.code !== null || input.task === null) return { steps: [CODE_STEP] };
+    await this.gate();
+    record.setPhase('planning', null);
+    record.addEvent('step', 'TASK_STARTED', 'planning', null);
+    const answer = await llm.plan({
+      executionId: input.executionId,
+      task: input.task,
+      files: input.files,
+      model: input.options.model,
+    });
+    record.addTokens(answer.usage);
+    record.addEvent('step', 'TASK_COMPLETED', `planned ${answer.plan.steps.length} step(s)`, null);
+    return answer.plan;
+  }
+
+  private async runStep(plan: Plan, step: PlanStep, files: ArtifactRef[]): Promise<StepOutcome> {
+    const { record, input } = this;
+    record.startStep(step.id);
+    const previousAttempts: Array<{ code: string; error: string }> = [];
+    const hints: string[] = [];
+    let last: AttemptFailure = { ok: false, code: ErrorType.INTERNAL, message: 'no attempt was made', stdout: '' };
+    // Given code gets one run; with a model it may then be regenerated like generated code.
+    let attemptsLeft = input.code !== null && !input.modelAvailable ? 1 : input.options.maxAttempts;
+    let nextCode: string | null = input.code;
+
+    for (let n = 1; ; n++) {
+      if (attemptsLeft === 0) {
+        if (input.options.onExhausted !== 'ask') break;
+        const answer = await this.ask(
+          'recovery',
+          `Step "${step.id}" failed ${n - 1} time(s); last error: ${last.message.slice(0, 500)}. ` +
+            'Send a hint or corrected code, or give up.',
+          step.id,
+        );
+        const recovery = readRecovery(answer);
+        if (recovery === null || recovery.kind === 'give_up') break;
+        record.addEvent(
+          'step',
+          'RECOVERY_INITIATED',
+          recovery.kind === 'hint' ? 'generating the code again with a hint' : 'running the code a person sent',
+          step.id,
+          { strategy: recovery.kind },
+        );
+        if (recovery.kind === 'hint') hints.push(recovery.hint);
+        else nextCode = recovery.code;
+        attemptsLeft = 1;
+      }
+      attemptsLeft--;
+
+      let code: string;
+      await this.gate();
+      if (nextCode !== null) {
+        code = nextCode;
+        nextCode = null;
+      } else {
+        record.setPhase('generating', step.id);
+        const generated = await llm.generateCode({
+          executionId: input.executionId,
+          task: input.task,
+          plan,
+          step,
+          files,
+          previousAttempts,
+          hints,
+          model: input.options.model,
+        });
+        record.addTokens(generated.usage);
+        code = generated.code;
+      }
+
+      await this.gate();
+      record.setPhase('validating', step.id);
+      const report = await checks.validateCode({ code });
+      if (!report.ok) {
+        const message = `The code was refused before running: ${report.problems.join('; ')}`;
+        record.recordAttempt(step.id, {
+          status: 'failed',
+          code,
+          stdout: '',
+          stderr: '',
+          error: { code: ErrorType.VALIDATION_ERROR, message },
+          durationMs: 0,
+          files: [],
+          results: [],
+        });
+        last = { ok: false, code: ErrorType.VALIDATION_ERROR, message, stdout: '' };
+        previousAttempts.push({ code, error: message });
+        continue;
+      }
+
+      await this.gate();
+      record.setPhase('executing', step.id);
+      record.addEvent('step', 'RESOURCE_ALLOCATED', `sandbox run ${n} of step ${step.id}`, step.id, {
+        sandbox: input.options.sandbox,
+      });
+      const outcome = await this.sandbox.executeCode({
+        executionId: input.executionId,
+        stepId: step.id,
+        attempt: n,
+        code,
+        files,
+        timeoutMs: input.options.stepTimeoutMs,
+        sandbox: input.options.sandbox,
+      });
+      record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${step.id} ended`, step.id, {
+        wallMs: outcome.usage.wallMs,
+      });
+      for (const message of outcome.messages ?? []) record.log(message.level, message.message, step.id);
+      const message = outcome.ok ? null : attemptError(outcome);
+      record.recordAttempt(
+        step.id,
+        {
+          status: outcome.ok ? 'succeeded' : 'failed',
+          code,
+          stdout: outcome.stdout,
+          stderr: outcome.stderr,
+          error:
+            message === null
+              ? null
+              : { code: outcome.errorType ?? ErrorType.CODE_ERROR, message, traceback: outcome.error?.traceback },
+          durationMs: outcome.usage.wallMs,
+          files: outcome.files,
+          results: outcome.results,
+        },
+        outcome.usage,
+      );
+      if (message === null) {
+        record.finishStep(step.id, 'succeeded');
+        record.checkpoint(step.id, outcome.files);
+        return { ok: true, files: outcome.files };
+      }
+      last = { ok: false, code: outcome.errorType ?? ErrorType.CODE_ERROR, message, stdout: outcome.stdout };
+      previousAttempts.push({ code, error: message });
+    }
+    record.finishStep(step.id, 'failed');
+    return last;
+  }
 }
 
 /** The error of a failed run as the model and the person should read it. */

@@ -1,5 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ExecutionStatus } from '../domain/status';
 import type { ExecutionSnapshot } from '../domain/types';
 
@@ -15,6 +15,29 @@ export interface CancelRequest {
 
 /** Stop now: the running sandbox is killed and the execution ends `cancelled`. */
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
+
+export interface PauseRequest {
+  reason?: string;
+}
+
+/** Accepted when running: the running activity finishes, then the execution waits (`paused`). */
+export const pauseUpdate = defineUpdate<ExecutionStatus, [PauseRequest]>('pause');
+
+/** Accepted when paused: work goes on (`running`). */
+export const resumeUpdate = defineUpdate<ExecutionStatus, [PauseRequest]>('resume');
+
+/**
+ * The answer to a question the execution is waiting on (`awaiting_input`):
+ * - approval of the plan: `{ approve: true }` or `{ approve: false, input?: "why" }`;
+ * - recovery after the last failed attempt: `{ input: { hint: "…" } }` to generate the code again with
+ *   the hint, `{ input: { code: "…" } }` to run that code, or `{ approve: false }` to give up.
+ */
+export interface InputAnswer {
+  approve?: boolean;
+  input?: unknown;
+}
+
+export const inputUpdate = defineUpdate<ExecutionStatus, [InputAnswer]>('input');
 
 /** The current status only. */
 export const statusQuery = defineQuery<ExecutionStatus>('status');

@@ -147,7 +147,9 @@ export class Harness {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`execution ${id} did not reach the expected state; last: ${JSON.stringify(last?.status)}`);
+    throw new Error(
+      `execution ${id} did not reach the expected state; last: ${JSON.stringify({ status: last?.status, error: last?.error })}`,
+    );
   }
 
   async waitForEnd(id: string, timeoutMs = 60_000): Promise<ExecutionSnapshot> {

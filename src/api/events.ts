@@ -1,0 +1,83 @@
+import type { Request, Response } from 'express';
+import { isTerminal } from '../domain/status';
+import type { ExecutionSnapshot } from '../domain/types';
+import type { ExecutionService } from './execution-service';
+
+/** How often the stream asks the workflow for changes; well under the 500 ms lag we promise. */
+const POLL_MS = 150;
+const KEEP_ALIVE_MS = 15_000;
+
+function write(res: Response, event: string, data: unknown, id?: number): void {
+  res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/** The part of a snapshot that changed since `seq`. */
+function changesSince(snapshot: ExecutionSnapshot, seq: number) {
+  return {
+    id: snapshot.id,
+    seq: snapshot.seq,
+    status: snapshot.status,
+    progress: snapshot.progress,
+    awaiting: snapshot.awaiting,
+    metrics: snapshot.metrics,
+    error: snapshot.error,
+    timeline: snapshot.timeline.filter((event) => event.seq > seq),
+    messages: snapshot.messages.filter((message) => message.seq > seq),
+  };
+}
+
+/**
+ * GET /api/executions/:id/events: Server-Sent Events. One `update` per change (its id is the
+ * snapshot's seq, so `Last-Event-ID` resumes without repeats), `output` events with what a running
+ * sandbox step prints, and a final `end` event once the execution has ended.
+ */
+export async function streamEvents(
+  service: ExecutionService,
+  id: string,
+  lastEventId: number,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  let snapshot = await service.get(id); // 404 before the stream starts
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.write('retry: 1000\n\n');
+  let closed = false;
+  req.on('close', () => (closed = true));
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+  let seq = lastEventId;
+  let output = { key: '', chars: 0 };
+  try {
+    for (;;) {
+      if (snapshot.seq > seq) {
+        write(res, 'update', changesSince(snapshot, seq), snapshot.seq);
+        seq = snapshot.seq;
+      }
+      if (isTerminal(snapshot.status)) {
+        write(res, 'end', { id, status: snapshot.status, error: snapshot.error, result: snapshot.result }, seq);
+        break;
+      }
+      if (snapshot.progress.currentPhase === 'executing') {
+        const live = await service.liveOutput(id).catch(() => null);
+        if (live) {
+          const key = `${live.stepId}/${live.attempt}`;
+          if (key !== output.key) output = { key, chars: 0 };
+          const fresh = Math.min(live.stdoutChars - output.chars, live.tail.length);
+          if (fresh > 0)
+            write(res, 'output', { stepId: live.stepId, attempt: live.attempt, text: live.tail.slice(-fresh) });
+          output.chars = live.stdoutChars;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (closed) break;
+      snapshot = await service.get(id);
+    }
+  } finally {
+    clearInterval(keepAlive);
+    res.end();
+  }
+}
