@@ -28,4 +28,18 @@ describe('configuration', () => {
       expect((error as Error).message).toContain('SANDBOX');
     }
   });
+
+  test('E2B needs a key, and a key makes it available next to the default', () => {
+    expect(() => loadConfig({ SANDBOX: 'e2b' })).toThrow('E2B_API_KEY');
+    expect(loadConfig({ SANDBOX: 'e2b', E2B_API_KEY: 'k' }).sandbox.available).toEqual(['e2b']);
+    expect(loadConfig({ E2B_API_KEY: 'k' }).sandbox.available).toEqual(['local', 'e2b']);
+    expect(loadConfig({}).sandbox.available).toEqual(['local']);
+  });
+
+  test('model prices can be set as JSON, and bad JSON is named', () => {
+    const config = loadConfig({ MODEL_PRICES: '{"my-model": {"prompt": 1, "completion": 2}}' });
+    expect(config.prices.models['my-model']).toEqual({ prompt: 1, completion: 2 });
+    expect(config.prices.models['gpt-4o-mini']).toBeDefined();
+    expect(() => loadConfig({ MODEL_PRICES: '{' })).toThrow('MODEL_PRICES');
+  });
 });

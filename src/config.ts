@@ -24,6 +24,8 @@ const schema = z.object({
   LLM_MODEL: z.string().default('gpt-4o-mini'),
   SANDBOX: z.enum(['local', 'e2b']).default('local'),
   E2B_API_KEY: optionalString,
+  E2B_DOMAIN: optionalString,
+  E2B_TEMPLATE: optionalString,
   API_KEYS: optionalString,
   PYTHON_PATH: z.string().default('/usr/bin/python3'),
   SANDBOX_WORK_DIR: optionalString,
@@ -35,6 +37,10 @@ const schema = z.object({
   MODEL_PRICES: optionalString,
   SANDBOX_PRICE_PER_SECOND: z.coerce.number().min(0).default(0),
   SANDBOX_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).default(40),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
+  WORKER_EAGER_ACTIVITIES: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -47,12 +53,23 @@ export interface Config {
   sandbox: {
     kind: 'local' | 'e2b';
     e2bApiKey: string | undefined;
+    e2bDomain: string | undefined;
+    e2bTemplate: string | undefined;
+    /** The backends this deployment offers: the default one, and E2B whenever a key is set. */
+    available: Array<'local' | 'e2b'>;
     pythonPath: string;
     workDir: string;
     poolSize: number;
   };
   apiKeys: string[];
   prices: { models: Record<string, ModelPrice>; sandboxPerSecond: number };
+  worker: {
+    maxConcurrentActivities: number;
+    maxConcurrentWorkflowTasks: number;
+    maxCachedWorkflows: number;
+    /** Start activities in the response to the workflow task that schedules them. */
+    eagerActivities: boolean;
+  };
   maxUploadBytes: number;
   logLevel: string;
 }
@@ -70,6 +87,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (e.SANDBOX === 'e2b' && e.E2B_API_KEY === undefined) {
+    throw new ConfigError('Invalid configuration:\n  E2B_API_KEY: required when SANDBOX=e2b');
+  }
   const apiKeys = (e.API_KEYS ?? '')
     .split(',')
     .map((key) => key.trim())
@@ -96,6 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandbox: {
       kind: e.SANDBOX,
       e2bApiKey: e.E2B_API_KEY,
+      e2bDomain: e.E2B_DOMAIN,
+      e2bTemplate: e.E2B_TEMPLATE,
+      available: e.SANDBOX === 'e2b' || e.E2B_API_KEY === undefined ? [e.SANDBOX] : ['local', 'e2b'],
       pythonPath: e.PYTHON_PATH,
       // The sandbox user must be able to reach this folder, so it is not under DATA_DIR (often in a
       // home folder closed to other users) but in the system's temporary folder.
@@ -107,6 +130,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sandboxPerSecond: e.SANDBOX_PRICE_PER_SECOND,
     },
     apiKeys,
+    worker: {
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      eagerActivities: e.WORKER_EAGER_ACTIVITIES === 'true',
+    },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
   };

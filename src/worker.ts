@@ -1,8 +1,10 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
+import { CodeValidator } from './activities/code-validator';
 import { loadConfig, type Config } from './config';
 import { createOpenAiClient, type LlmClient } from './llm/llm-client';
+import { E2bSandbox } from './sandbox/e2b-sandbox';
 import { checkLocalSandbox, LocalSandbox } from './sandbox/local-sandbox';
 import type { Sandbox } from './sandbox/types';
 import { ArtifactStore } from './storage/artifact-store';
@@ -31,7 +33,14 @@ export async function createExecutionWorker(
   const { config } = options;
   const workRoot = config.sandbox.workDir;
   const sandboxes: ActivityDeps['sandboxes'] = {};
-  if (config.sandbox.kind === 'local') {
+  if (config.sandbox.available.includes('e2b')) {
+    sandboxes.e2b = new E2bSandbox({
+      apiKey: config.sandbox.e2bApiKey,
+      domain: config.sandbox.e2bDomain,
+      template: config.sandbox.e2bTemplate,
+    });
+  }
+  if (config.sandbox.available.includes('local')) {
     const check = await checkLocalSandbox(config.sandbox.pythonPath);
     if (!check.ok) throw new Error(`The local sandbox cannot run: ${check.problem}. Run scripts/setup.sh.`);
     if (check.warning) console.warn(`worker: ${check.warning}`);
@@ -41,7 +50,7 @@ export async function createExecutionWorker(
     llm: options.llm === undefined ? llmFromConfig(config) : options.llm,
     sandboxes,
     store: new ArtifactStore(path.join(config.dataDir, 'artifacts')),
-    pythonPath: config.sandbox.pythonPath,
+    validator: new CodeValidator(config.sandbox.pythonPath),
     workRoot,
   };
   const worker = await Worker.create({
@@ -53,6 +62,10 @@ export async function createExecutionWorker(
     // cancelled sandbox dies within about a second.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    maxEagerActivityReservationsPerWorkflowTask: config.worker.eagerActivities ? 3 : 0,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
@@ -61,6 +74,7 @@ export async function createExecutionWorker(
   return {
     worker,
     close: async () => {
+      deps.validator.close();
       await Promise.all(Object.values(sandboxes).map((sandbox: Sandbox) => sandbox.close()));
     },
   };

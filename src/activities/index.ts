@@ -16,17 +16,22 @@ import {
   type PreviousAttempt,
   type Prompt,
 } from '../llm/prompts';
-import { SandboxUnavailableError, type Sandbox, type SandboxExecution } from '../sandbox/types';
+import {
+  SandboxConfigurationError,
+  SandboxUnavailableError,
+  type Sandbox,
+  type SandboxExecution,
+} from '../sandbox/types';
 import type { ArtifactStore } from '../storage/artifact-store';
-import { validatePython, type ValidationReport } from './code-validator';
+import type { CodeValidator, ValidationReport } from './code-validator';
 
 /** What the activities need from the world; tests hand in real fakes. */
 export interface ActivityDeps {
   llm: LlmClient | null;
   sandboxes: Partial<Record<'local' | 'e2b', Sandbox>>;
   store: ArtifactStore;
-  /** Host python used to parse (never run) generated code. */
-  pythonPath: string;
+  /** Parses (never runs) generated code with the host's python. */
+  validator: CodeValidator;
   /** Host folder for per-run scratch space. */
   workRoot: string;
 }
@@ -88,6 +93,7 @@ export function clipText(text: string, max: number): string {
 
 /** Builds the activities with their dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  const { validator } = deps;
   const requireLlm = (): LlmClient => {
     if (deps.llm) return deps.llm;
     throw ApplicationFailure.nonRetryable(
@@ -156,7 +162,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Refuses code that cannot run: syntax errors, forbidden imports, paths outside the workspace. */
     async validateCode(input: { code: string }): Promise<ValidationReport> {
-      return validatePython(input.code, deps.pythonPath);
+      return validator.validate(input.code);
     },
 
     /** Runs code in a sandbox; a Python error is a result, not a thrown failure. */
@@ -180,10 +186,15 @@ export function createActivities(deps: ActivityDeps) {
       );
       await mkdir(deps.workRoot, { recursive: true });
       const outputDir = await mkdtemp(path.join(deps.workRoot, 'out-'));
-      // Heartbeats carry the tail of the output, so the gateway can show a running step live.
+      // Heartbeats carry the tail of the output, so the gateway can show a running step live, and the
+      // id of a remote sandbox, so that a retry of this activity can kill what an earlier try left.
+      const earlier = context.info.heartbeatDetails as { sandboxId?: unknown } | undefined;
+      const reconnectSandboxId = typeof earlier?.sandboxId === 'string' ? earlier.sandboxId : undefined;
+      let sandboxId = reconnectSandboxId;
       let stdoutChars = 0;
       let tail = '';
-      const beat = () => context.heartbeat({ stepId: input.stepId, attempt: input.attempt, stdoutChars, tail });
+      const beat = () =>
+        context.heartbeat({ stepId: input.stepId, attempt: input.attempt, stdoutChars, tail, sandboxId });
       const heartbeat = setInterval(beat, HEARTBEAT_MS);
       try {
         beat();
@@ -196,12 +207,21 @@ export function createActivities(deps: ActivityDeps) {
             outputDir,
             timeoutMs: input.timeoutMs,
             signal: context.cancellationSignal,
+            executionId: input.executionId,
+            reconnectSandboxId,
+            onSandboxStarted: (id) => {
+              sandboxId = id;
+              beat();
+            },
             onStdout: (chunk) => {
               stdoutChars += chunk.length;
               tail = (tail + chunk).slice(-LIVE_TAIL_CHARS);
             },
           });
         } catch (error) {
+          if (error instanceof SandboxConfigurationError) {
+            throw ApplicationFailure.nonRetryable(error.message, ErrorType.SANDBOX_UNAVAILABLE);
+          }
           if (error instanceof SandboxUnavailableError) {
             throw ApplicationFailure.retryable(error.message, ErrorType.SANDBOX_UNAVAILABLE);
           }
@@ -236,18 +256,21 @@ async function storeOutcome(
   );
   const results: RunResult[] = [];
   for (const result of execution.results) {
-    const { png, ...rest } = result;
+    const { png, jpeg, json, ...rest } = result;
     const stored: RunResult = { ...rest };
-    if (png !== undefined) {
-      stored.png = await store.putFile(
-        input.executionId,
-        `${scope}/figures`,
-        path.basename(png),
-        path.join(outputDir, png),
-      );
+    const image = (name: string) =>
+      store.putFile(input.executionId, `${scope}/figures`, path.basename(name), path.join(outputDir, name));
+    if (png !== undefined) stored.png = await image(png);
+    if (jpeg !== undefined) stored.jpeg = await image(jpeg);
+    // Large values stay out of workflow history: text is cut, a large JSON value is replaced by a note.
+    for (const field of ['text', 'html', 'markdown', 'svg'] as const) {
+      const value = stored[field];
+      if (value !== undefined) stored[field] = clipText(value, MAX_STDOUT_CHARS);
     }
-    if (stored.text !== undefined) stored.text = clipText(stored.text, MAX_STDOUT_CHARS);
-    if (stored.html !== undefined) stored.html = clipText(stored.html, MAX_STDOUT_CHARS);
+    if (json !== undefined) {
+      const size = JSON.stringify(json)?.length ?? 0;
+      stored.json = size <= MAX_STDOUT_CHARS ? json : { note: `a JSON value of ${size} characters was left out` };
+    }
     results.push(stored);
   }
   return {

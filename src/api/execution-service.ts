@@ -305,10 +305,11 @@ export class ExecutionService {
       throw unprocessable('NOT_SUPPORTED', 'Budgets (budgetUsd) are not available yet.');
     }
     const sandbox = options.sandbox ?? this.config.sandbox.kind;
-    if (sandbox !== this.config.sandbox.kind) {
+    if (!this.config.sandbox.available.includes(sandbox)) {
       throw unprocessable(
         'SANDBOX_NOT_AVAILABLE',
-        `The ${sandbox} sandbox is not enabled here; this service runs code in the ${this.config.sandbox.kind} sandbox (SANDBOX).`,
+        `The ${sandbox} sandbox is not enabled here; available: ${this.config.sandbox.available.join(', ')} ` +
+          '(SANDBOX, and E2B_API_KEY for e2b).',
       );
     }
     let plan: Plan | null = null;

@@ -91,6 +91,8 @@ export interface RunResult {
   markdown?: string;
   json?: unknown;
   png?: ArtifactRef;
+  jpeg?: ArtifactRef;
+  svg?: string;
   isMainResult: boolean;
 }
 

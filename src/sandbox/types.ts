@@ -11,6 +11,8 @@ export interface SandboxInputFile {
 export interface SandboxRunRequest {
   /** Unique per run; used to name the run's processes and folders. */
   runId: string;
+  /** The execution the run belongs to; backends that label their sandboxes use it (default: runId). */
+  executionId?: string;
   /** Python source. Never passed in argv. */
   code: string;
   files: SandboxInputFile[];
@@ -22,18 +24,38 @@ export interface SandboxRunRequest {
   signal?: AbortSignal;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /**
+   * Called once the backend holds a remote sandbox, with its id, before any code runs. The caller
+   * keeps the id (in its heartbeat details) so that a retry can pass it back as `reconnectSandboxId`.
+   * Backends without remote sandboxes (local) never call it.
+   */
+  onSandboxStarted?: (sandboxId: string) => void;
+  /**
+   * The sandbox id an earlier, interrupted attempt of the same run reported: the backend kills that
+   * sandbox, if it still exists, before starting a fresh one. Ignored by backends without remote sandboxes.
+   */
+  reconnectSandboxId?: string;
 }
+
+/** The backends there are. */
+export type SandboxKind = 'local' | 'e2b';
 
 /** Why a run did not succeed, in the terms the workflow acts on. */
 export type SandboxFailure = 'CODE_ERROR' | 'SANDBOX_TIMEOUT' | 'RESOURCE_EXHAUSTED' | 'OUTPUT_LIMIT';
 
-/** One rich result, modelled on E2B's `Result`. `png` names a file in `outputDir`. */
+/**
+ * One rich result, modelled on E2B's `Result`. Binary images (`png`, `jpeg`) name a file in
+ * `outputDir`; `svg` is the markup itself.
+ */
 export interface SandboxResult {
   text?: string;
   html?: string;
   markdown?: string;
   json?: unknown;
   png?: string;
+  jpeg?: string;
+  svg?: string;
+  /** True for the value of the code's trailing expression, false for displayed output (figures). */
   isMainResult: boolean;
 }
 
@@ -62,9 +84,17 @@ export class SandboxUnavailableError extends Error {
   override readonly name = 'SandboxUnavailableError';
 }
 
+/**
+ * Thrown when the backend is configured wrongly (missing or refused API key, unknown template):
+ * retrying cannot help, so the caller should fail for good and say what to fix.
+ */
+export class SandboxConfigurationError extends Error {
+  override readonly name = 'SandboxConfigurationError';
+}
+
 /** A place to run untrusted Python. */
 export interface Sandbox {
-  readonly kind: 'local' | 'e2b';
+  readonly kind: SandboxKind;
   run(request: SandboxRunRequest): Promise<SandboxExecution>;
   close(): Promise<void>;
 }
