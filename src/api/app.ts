@@ -21,6 +21,7 @@ import {
   listQuerySchema,
   MAX_FILES,
   pauseSchema,
+  retrySchema,
   syncTaskSchema,
 } from './schemas';
 
@@ -220,6 +221,25 @@ export function createApp(deps: AppDeps): express.Express {
       const id = String(req.params.id);
       const status = await service.answer(id, parse(inputSchema, req.body ?? {}));
       res.status(202).json({ id, status });
+    }),
+  );
+
+  api.get(
+    '/executions/:id/checkpoints',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      res.json({ checkpoints: withUrls(await service.checkpoints(id), id) });
+    }),
+  );
+
+  api.post(
+    '/executions/:id/retry',
+    route(async (req, res) => {
+      const parentId = String(req.params.id);
+      const body = parse(retrySchema, req.body ?? {});
+      const { id } = await service.retry(parentId, body.fromStep, body.code);
+      metrics.executionsSubmitted++;
+      res.status(202).json({ id, status: 'queued', parentId, links: links(id) });
     }),
   );
 

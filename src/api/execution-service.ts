@@ -14,11 +14,19 @@ import { fileNameProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
 import { pricesFor } from '../domain/pricing';
 import { isExecutionStatus, isTerminal, type ExecutionStatus, type TaskKind, type TriggeredBy } from '../domain/status';
-import type { ArtifactRef, ExecutionInput, ExecutionOptions, ExecutionSnapshot, Plan } from '../domain/types';
+import type {
+  ArtifactRef,
+  Checkpoint,
+  ExecutionInput,
+  ExecutionOptions,
+  ExecutionSnapshot,
+  Plan,
+} from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
 import {
   WORKFLOW_TYPE,
   cancelSignal,
+  checkpointsQuery,
   executionStatusKey,
   inputUpdate,
   pauseUpdate,
@@ -66,6 +74,7 @@ export interface LiveOutput {
 }
 
 interface Memo {
+  parentId: string | null;
   task: string | null;
   kind: TaskKind;
   triggeredBy: TriggeredBy;
@@ -98,25 +107,8 @@ export class ExecutionService {
     const files: ArtifactRef[] = [];
     for (const file of submission.files) files.push(await this.store.put(id, 'inputs', file.name, file.data));
     const execution: ExecutionInput = { ...input, files };
-    const memo: Memo = {
-      task: execution.task === null ? null : execution.task.slice(0, MEMO_TASK_CHARS),
-      kind: execution.kind,
-      triggeredBy: execution.triggeredBy,
-      createdAt: execution.createdAt,
-    };
     try {
-      await this.client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue: this.config.temporal.taskQueue,
-        workflowId: id,
-        args: [execution],
-        memo: memo as unknown as Record<string, unknown>,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [
-          { key: executionStatusKey, value: 'queued' },
-          { key: triggeredByKey, value: execution.triggeredBy },
-          { key: taskKindKey, value: execution.kind },
-        ],
-      });
+      await this.startWorkflow(execution);
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError && submission.idempotencyKey) {
         const existing = await this.describeOrNull(id);
@@ -125,6 +117,28 @@ export class ExecutionService {
       throw error;
     }
     return { id, status: 'queued', created: true };
+  }
+
+  private async startWorkflow(execution: ExecutionInput): Promise<void> {
+    const memo: Memo = {
+      task: execution.task === null ? null : execution.task.slice(0, MEMO_TASK_CHARS),
+      kind: execution.kind,
+      triggeredBy: execution.triggeredBy,
+      createdAt: execution.createdAt,
+      parentId: execution.parentId ?? null,
+    };
+    await this.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: this.config.temporal.taskQueue,
+      workflowId: execution.executionId,
+      args: [execution],
+      memo: memo as unknown as Record<string, unknown>,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: executionStatusKey, value: 'queued' },
+        { key: triggeredByKey, value: execution.triggeredBy },
+        { key: taskKindKey, value: execution.kind },
+      ],
+    });
   }
 
   /** The execution's snapshot: from the live workflow, or from its result once it has ended. */
@@ -154,6 +168,68 @@ export class ExecutionService {
       throw invalidTransition(`cannot cancel an execution that is ${status}`, { status });
     }
     await this.client.workflow.getHandle(id).signal(cancelSignal, { reason });
+  }
+
+  /** The finished steps of an execution, which a retry can reuse. */
+  async checkpoints(id: string): Promise<Checkpoint[]> {
+    await this.describe(id);
+    return this.client.workflow.getHandle(id).query(checkpointsQuery);
+  }
+
+  /**
+   * Starts a new execution that retries `parentId` from `fromStep`: every finished step that does not
+   * depend on `fromStep` is reused (files copied, no model call, no sandbox run); `fromStep` runs
+   * first with `code` when given.
+   */
+  async retry(parentId: string, fromStep: string, code: string | undefined): Promise<{ id: string }> {
+    const parent = await this.get(parentId);
+    if (!isTerminal(parent.status)) {
+      throw invalidTransition(`cannot retry an execution that is ${parent.status}; cancel it first`, {
+        status: parent.status,
+      });
+    }
+    if (parent.plan === null || parent.options === null) {
+      throw unprocessable('NOT_RETRYABLE', 'This execution never got a plan, so there is nothing to retry from.');
+    }
+    const plan = parent.plan;
+    if (!plan.steps.some((step) => step.id === fromStep)) {
+      throw unprocessable('UNKNOWN_STEP', `The plan has no step "${fromStep}".`, {
+        steps: plan.steps.map((step) => step.id),
+      });
+    }
+    if (code === undefined && !this.config.llm.configured) {
+      throw unprocessable(
+        'MODEL_NOT_CONFIGURED',
+        'Running the step again needs a language model, and none is configured: send `code` for it, or set OPENAI_API_KEY.',
+        { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] },
+      );
+    }
+    const redo = dependentsOf(plan, fromStep);
+    const reuse: Record<string, Checkpoint> = {};
+    for (const checkpoint of await this.checkpoints(parentId)) {
+      if (!redo.has(checkpoint.stepId)) reuse[checkpoint.stepId] = checkpoint;
+    }
+    const id = `exec-${randomUUID()}`;
+    for (const file of [...parent.inputs, ...Object.values(reuse).flatMap((checkpoint) => checkpoint.files)]) {
+      await this.store.copy(parentId, file.key, id);
+    }
+    const input: ExecutionInput = {
+      executionId: id,
+      task: parent.task,
+      code: null,
+      plan,
+      files: parent.inputs,
+      options: parent.options,
+      triggeredBy: parent.triggeredBy,
+      kind: parent.kind,
+      modelAvailable: this.config.llm.configured,
+      createdAt: new Date().toISOString(),
+      parentId,
+      reuse,
+      ...(code === undefined ? {} : { stepCode: { [fromStep]: code } }),
+    };
+    await this.startWorkflow(input);
+    return { id };
   }
 
   /** Pauses a running execution after its current activity; 409 unless it is running. */
@@ -301,9 +377,6 @@ export class ExecutionService {
 
   private checkSubmission(submission: Submission, id: string): Omit<ExecutionInput, 'files'> {
     const { options } = submission;
-    if (options.budgetUsd !== null) {
-      throw unprocessable('NOT_SUPPORTED', 'Budgets (budgetUsd) are not available yet.');
-    }
     const sandbox = options.sandbox ?? this.config.sandbox.kind;
     if (!this.config.sandbox.available.includes(sandbox)) {
       throw unprocessable(
@@ -313,6 +386,9 @@ export class ExecutionService {
       );
     }
     let plan: Plan | null = null;
+    if (submission.plan !== undefined && submission.plan !== null && submission.code !== null) {
+      throw unprocessable('VALIDATION_FAILED', 'Send either `code` (run as the only step) or a `plan`, not both.');
+    }
     if (submission.plan !== undefined && submission.plan !== null) {
       const checked = parsePlan(submission.plan);
       if (!checked.ok) throw unprocessable('INVALID_PLAN', 'The plan is not valid.', { problems: checked.problems });
@@ -358,6 +434,7 @@ export class ExecutionService {
       model,
       onExhausted: options.onExhausted,
       inputTimeoutMs: options.inputTimeoutMs,
+      ...(options.recovery ? { recovery: options.recovery } : {}),
       prices: pricesFor(model, this.config.prices.models, this.config.prices.sandboxPerSecond),
     };
     const kind: TaskKind = submission.code !== null ? 'code' : plan !== null ? 'plan' : 'task';
@@ -373,6 +450,22 @@ export class ExecutionService {
       createdAt: new Date().toISOString(),
     };
   }
+}
+
+/** `stepId` and every step that depends on it, directly or not. */
+function dependentsOf(plan: Plan, stepId: string): Set<string> {
+  const result = new Set([stepId]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const step of plan.steps) {
+      if (!result.has(step.id) && step.dependsOn.some((dependency) => result.has(dependency))) {
+        result.add(step.id);
+        grew = true;
+      }
+    }
+  }
+  return result;
 }
 
 class QueryTimeout extends Error {}
@@ -429,6 +522,9 @@ function fallbackSnapshot(id: string, description: WorkflowExecutionDescription)
   const status = statusOf(description);
   return {
     id,
+    parentId: memo.parentId ?? null,
+    options: null,
+    inputs: [],
     seq: 0,
     status,
     task: memo.task ?? null,

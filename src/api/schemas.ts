@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { recoveryPolicySchema } from '../domain/plan-schema';
 import { TRIGGERS } from '../domain/status';
 
 const MAX_TASK_CHARS = 20_000;
@@ -30,6 +31,7 @@ export const optionsSchema = z
     sandbox: z.enum(['local', 'e2b']).optional(),
     model: z.string().min(1).max(200).optional(),
     onExhausted: z.enum(['fail', 'ask']).default('fail'),
+    recovery: recoveryPolicySchema.optional(),
     inputTimeoutMs: z
       .number()
       .int()
@@ -93,3 +95,10 @@ export const listQuerySchema = z.object({
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
   nextPageToken: z.string().max(4096).optional(),
 });
+
+export const retrySchema = z
+  .object({
+    fromStep: z.string().min(1).max(64),
+    code: z.string().min(1).max(MAX_CODE_CHARS).optional(),
+  })
+  .strict();

@@ -12,6 +12,13 @@ export type Recovery = { kind: 'give_up' } | { kind: 'hint'; hint: string } | { 
 const MAX_HINT_CHARS = 4000;
 const MAX_CODE_CHARS = 200_000;
 
+/** The raised budget in a budget answer, or null when there is none. */
+export function readBudget(answer: Answer): number | null {
+  if (answer.approve !== true || typeof answer.input !== 'object' || answer.input === null) return null;
+  const value = (answer.input as { budgetUsd?: unknown }).budgetUsd;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : null;
+}
+
 /** Reads a recovery answer; null when it is not one. */
 export function readRecovery(answer: Answer): Recovery | null {
   if (answer.approve === false) return { kind: 'give_up' };
@@ -32,8 +39,12 @@ export function answerProblem(kind: Awaiting['kind'], answer: Answer, modelAvail
   if (answer.approve !== undefined && typeof answer.approve !== 'boolean') return '"approve" must be true or false';
   switch (kind) {
     case 'approval':
-    case 'budget':
       return typeof answer.approve === 'boolean' ? null : 'send {"approve": true} or {"approve": false}';
+    case 'budget':
+      if (answer.approve === false) return null;
+      return readBudget(answer) === null
+        ? 'send {"approve": true, "input": {"budgetUsd": <new budget>}} to raise the budget, or {"approve": false} to stop'
+        : null;
     case 'recovery':
     case 'input': {
       const recovery = readRecovery(answer);

@@ -4,6 +4,7 @@ import { isTerminal, type ExecutionStatus } from './status';
 import type {
   ArtifactRef,
   Awaiting,
+  Checkpoint,
   ExecutionError,
   ExecutionInput,
   ExecutionMessage,
@@ -58,6 +59,7 @@ export class ExecutionRecord {
   private readonly steps = new Map<string, StepState>();
   private readonly stepTimes = new Map<string, { started: number; finished: number | null }>();
   private readonly resourceUsage: ExecutionSnapshot['resourceUsage'] = [];
+  private readonly checkpointList: Checkpoint[] = [];
   private seq = 0;
   private plan: Plan | null = null;
   private phase: Phase = 'queued';
@@ -67,6 +69,7 @@ export class ExecutionRecord {
   private idleSince: number | null = null;
   private idleMs = 0;
   private tokens: TokenUsage = { prompt: 0, completion: 0 };
+  private modelCalls = 0;
   private awaiting: Awaiting | null = null;
   private result: ExecutionResult | null = null;
   private error: ExecutionError | null = null;
@@ -169,11 +172,56 @@ export class ExecutionRecord {
     );
   }
 
-  /** A step finished and its results are safe: later work can build on them. */
-  checkpoint(stepId: string, files: ArtifactRef[]): void {
+  /** A step finished and its results are safe: later work, or a retry, can build on them. */
+  checkpoint(stepId: string): Checkpoint {
+    const attempt = this.step(stepId).attempts.find((candidate) => candidate.status === 'succeeded');
+    if (!attempt) throw new Error(`step ${stepId} has no successful attempt to keep`);
+    const checkpoint: Checkpoint = {
+      stepId,
+      attempt: attempt.n,
+      at: this.now().toISOString(),
+      code: attempt.code,
+      stdout: attempt.stdout,
+      files: attempt.files,
+      results: attempt.results,
+    };
+    this.checkpointList.push(checkpoint);
     this.addEvent('step', 'CHECKPOINT_CREATED', `step ${stepId} is done; its outputs are kept`, stepId, {
-      files: files.map((file) => file.name),
+      files: attempt.files.map((file) => file.name),
     });
+    return checkpoint;
+  }
+
+  /** Takes a finished step over from a parent execution. */
+  reuse(checkpoint: Checkpoint): void {
+    const step = this.step(checkpoint.stepId);
+    step.status = 'succeeded';
+    step.attempts.push({
+      n: 1,
+      status: 'succeeded',
+      reused: true,
+      code: checkpoint.code,
+      stdout: checkpoint.stdout,
+      stderr: '',
+      error: null,
+      durationMs: 0,
+      files: checkpoint.files,
+      results: checkpoint.results,
+    });
+    this.checkpointList.push({ ...checkpoint, attempt: 1 });
+    this.addEvent(
+      'step',
+      'TASK_COMPLETED',
+      `step ${checkpoint.stepId} reused from the parent execution`,
+      checkpoint.stepId,
+      {
+        reused: true,
+      },
+    );
+  }
+
+  checkpoints(): Checkpoint[] {
+    return [...this.checkpointList];
   }
 
   recordAttempt(stepId: string, attempt: Omit<StepAttempt, 'n'>, usage?: ResourceUsage): StepAttempt {
@@ -199,7 +247,41 @@ export class ExecutionRecord {
 
   addTokens(usage: TokenUsage): void {
     this.tokens = { prompt: this.tokens.prompt + usage.prompt, completion: this.tokens.completion + usage.completion };
+    this.modelCalls++;
     this.seq++;
+  }
+
+  /** What the execution has cost so far. */
+  spentUsd(): number {
+    return costUsd(this.input.options.prices, this.tokens, this.sandboxSeconds());
+  }
+
+  /**
+   * The likely cost of one more model call or sandbox run: the average of those so far, or, before
+   * the first, a typical size (1,000 prompt and 500 completion tokens; 10 s in the sandbox).
+   */
+  estimateUsd(kind: 'model' | 'sandbox'): number {
+    const prices = this.input.options.prices;
+    if (kind === 'model') {
+      const tokens =
+        this.modelCalls === 0
+          ? { prompt: 1000, completion: 500 }
+          : { prompt: this.tokens.prompt / this.modelCalls, completion: this.tokens.completion / this.modelCalls };
+      return costUsd(prices, tokens, 0);
+    }
+    const runs = this.resourceUsage.length;
+    const seconds = runs === 0 ? 10 : this.sandboxSeconds() / runs;
+    return costUsd(prices, { prompt: 0, completion: 0 }, seconds);
+  }
+
+  /** A step given up by its recovery strategy. */
+  skipStep(stepId: string): void {
+    this.step(stepId).status = 'skipped';
+    this.addEvent('step', 'TASK_COMPLETED', `step ${stepId} skipped`, stepId, { skipped: true });
+  }
+
+  private sandboxSeconds(): number {
+    return this.resourceUsage.reduce((sum, usage) => sum + usage.wallMs, 0) / 1000;
   }
 
   setAwaiting(awaiting: Awaiting | null): void {
@@ -267,9 +349,12 @@ export class ExecutionRecord {
     const end = this.completedAt?.getTime() ?? nowMs;
     const total = this.startedAt ? Math.max(0, end - this.startedAt.getTime()) : 0;
     const idle = this.idleMs + (this.idleSince !== null ? end - this.idleSince : 0);
-    const sandboxSeconds = this.resourceUsage.reduce((sum, usage) => sum + usage.wallMs, 0) / 1000;
+    const sandboxSeconds = this.sandboxSeconds();
     return {
       id: this.input.executionId,
+      parentId: this.input.parentId ?? null,
+      options: this.input.options,
+      inputs: this.input.files,
       seq: this.seq,
       status: this.status,
       task: this.input.task,

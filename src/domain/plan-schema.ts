@@ -4,11 +4,46 @@ import type { Plan } from './types';
 
 const STEP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+const strategySchema = z.discriminatedUnion('strategy', [
+  z.object({ strategy: z.literal('regenerate') }).strict(),
+  z
+    .object({
+      strategy: z.literal('retry'),
+      maxRetries: z.number().int().min(1).max(10).optional(),
+      backoffMs: z.number().int().min(0).max(600_000).optional(),
+    })
+    .strict(),
+  z.object({ strategy: z.literal('restore') }).strict(),
+  z
+    .object({
+      strategy: z.literal('fallback'),
+      model: z.string().min(1).max(200).optional(),
+      code: z.string().min(1).max(200_000).optional(),
+    })
+    .strict()
+    .refine((value) => value.model !== undefined || value.code !== undefined, 'a fallback needs a model or code'),
+  z.object({ strategy: z.literal('skip'), dependents: z.enum(['skip', 'run']).optional() }).strict(),
+  z.object({ strategy: z.literal('ask') }).strict(),
+  z.object({ strategy: z.literal('abort') }).strict(),
+]);
+
+/** Recovery strategies per error code, as a caller may set them on an execution or a step. */
+export const recoveryPolicySchema = z
+  .object({
+    CODE_ERROR: strategySchema.optional(),
+    SANDBOX_TIMEOUT: strategySchema.optional(),
+    RESOURCE_EXHAUSTED: strategySchema.optional(),
+    OUTPUT_LIMIT: strategySchema.optional(),
+    VALIDATION_ERROR: strategySchema.optional(),
+  })
+  .strict();
+
 export const planStepSchema = z.object({
   id: z.string().regex(STEP_ID, 'step ids are 1-64 letters, digits, "_" or "-"'),
   title: z.string().min(1).max(200),
   description: z.string().max(4000).default(''),
   dependsOn: z.array(z.string()).max(50).default([]),
+  recovery: recoveryPolicySchema.optional(),
 });
 
 export const planSchema = z.object({ steps: z.array(planStepSchema).min(1).max(20) });

@@ -1,4 +1,5 @@
 import type { ErrorType } from './errors';
+import type { RecoveryPolicy } from './recovery';
 import type { ExecutionStatus, TaskKind, TriggeredBy } from './status';
 
 /**
@@ -18,6 +19,8 @@ export interface PlanStep {
   title: string;
   description: string;
   dependsOn: string[];
+  /** How this step answers failed attempts, per error code; overrides the execution's policy. */
+  recovery?: RecoveryPolicy;
 }
 
 export interface Plan {
@@ -48,6 +51,8 @@ export interface ExecutionOptions {
   onExhausted: OnExhausted;
   /** How long a question to a person (approval, recovery) may stay unanswered. */
   inputTimeoutMs: number;
+  /** How failed attempts are answered, per error code (defaults: regenerate). */
+  recovery?: RecoveryPolicy;
   prices: Prices;
 }
 
@@ -64,6 +69,23 @@ export interface ExecutionInput {
   /** Whether a model endpoint was configured when the execution was submitted. */
   modelAvailable: boolean;
   createdAt: string;
+  /** Code to run first for a step, instead of asking the model (a retry with a person's code). */
+  stepCode?: Record<string, string>;
+  /** The execution this one retries. */
+  parentId?: string | null;
+  /** Finished steps taken over from the parent: no model call and no sandbox run for them. */
+  reuse?: Record<string, Checkpoint>;
+}
+
+/** A finished step, kept so that a later execution can build on it instead of doing it again. */
+export interface Checkpoint {
+  stepId: string;
+  attempt: number;
+  at: string;
+  code: string;
+  stdout: string;
+  files: ArtifactRef[];
+  results: RunResult[];
 }
 
 export interface TokenUsage {
@@ -115,6 +137,8 @@ export type AttemptStatus = 'succeeded' | 'failed';
 export interface StepAttempt {
   n: number;
   status: AttemptStatus;
+  /** Taken over from the parent execution's checkpoint rather than run again. */
+  reused?: boolean;
   code: string;
   stdout: string;
   stderr: string;
@@ -211,6 +235,11 @@ export interface Awaiting {
 /** The whole visible state of one execution: the `snapshot` query and GET /api/executions/:id. */
 export interface ExecutionSnapshot {
   id: string;
+  parentId: string | null;
+  /** Null only when the workflow could not be asked (the gateway then knows little). */
+  options: ExecutionOptions | null;
+  /** The uploaded files. */
+  inputs: ArtifactRef[];
   /** Grows with every change; timeline events and messages carry the value it had when they were added. */
   seq: number;
   status: ExecutionStatus;

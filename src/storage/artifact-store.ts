@@ -52,6 +52,13 @@ export class ArtifactStore {
     return { name, key, size, sha256: hash.digest('hex'), contentType: contentTypeFor(name) };
   }
 
+  /** Copies a stored file of one execution to the same key of another. */
+  async copy(fromExecutionId: string, key: string, toExecutionId: string): Promise<void> {
+    const target = this.pathFor(toExecutionId, key);
+    await mkdir(path.dirname(target), { recursive: true });
+    await copyFile(this.pathFor(fromExecutionId, key), target);
+  }
+
   async read(executionId: string, key: string): Promise<Buffer> {
     return readFile(this.pathFor(executionId, key));
   }

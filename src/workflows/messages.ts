@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ExecutionStatus } from '../domain/status';
-import type { ExecutionSnapshot } from '../domain/types';
+import type { Checkpoint, ExecutionSnapshot } from '../domain/types';
 
 /**
  * The names other services use to talk to an execution workflow directly through Temporal. They
@@ -38,6 +38,9 @@ export interface InputAnswer {
 }
 
 export const inputUpdate = defineUpdate<ExecutionStatus, [InputAnswer]>('input');
+
+/** The finished steps, with their code, output and files: what a retry can reuse. */
+export const checkpointsQuery = defineQuery<Checkpoint[]>('checkpoints');
 
 /** The current status only. */
 export const statusQuery = defineQuery<ExecutionStatus>('status');

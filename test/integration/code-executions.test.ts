@@ -148,7 +148,6 @@ describe('code-only executions, without a model', () => {
     expect(notBase64.body.error.code).toBe('INVALID_FILE_CONTENT');
 
     const cyclic = await harness.request('POST', '/api/executions', {
-      code: 'print(1)',
       plan: {
         steps: [
           { id: 'a', title: 'A', dependsOn: ['b'] },

@@ -133,4 +133,14 @@ export const answer = {
     content: `Here is the program:\n\n\`\`\`python\n${code}\n\`\`\`\n`,
   }),
   analysis: (text: string): Reply => ({ purpose: 'analysis', content: text }),
+  /** A code answer chosen by the step the request asks for, for steps that run in parallel. */
+  codeForStep: (codeByStep: Record<string, string>): Reply => ({
+    purpose: 'code',
+    content: (request) => {
+      const stepId = /Write the code for step "([^"]+)"/.exec(request.user)?.[1] ?? '';
+      const code = codeByStep[stepId];
+      if (code === undefined) throw new Error(`fake model: no code scripted for step "${stepId}"`);
+      return `\`\`\`python\n${code}\n\`\`\``;
+    },
+  }),
 };

@@ -1,0 +1,147 @@
+import type { ExecutionSnapshot } from '../../src/domain/types';
+import { answer } from '../support/fake-model';
+import { base64, Harness } from '../support/harness';
+
+/** Prints when it starts and ends, so overlapping runs can be seen. */
+const timed = (body: string) =>
+  ['import time', "print('start', time.time(), flush=True)", body, "print('end', time.time())"].join('\n');
+
+const window = (snapshot: ExecutionSnapshot, stepId: string) => {
+  const stdout = snapshot.steps.find((step) => step.id === stepId)!.attempts.at(-1)!.stdout;
+  const start = Number(/start ([\d.]+)/.exec(stdout)?.[1]);
+  const end = Number(/end ([\d.]+)/.exec(stdout)?.[1]);
+  return { start, end };
+};
+
+const DIAMOND = {
+  steps: [
+    { id: 'load', title: 'Load and clean', dependsOn: [] },
+    { id: 'totals', title: 'Totals', dependsOn: ['load'] },
+    { id: 'chart', title: 'Chart', dependsOn: ['load'] },
+    { id: 'report', title: 'Report', dependsOn: ['totals', 'chart'] },
+  ],
+};
+
+const CODE = {
+  load: "import pandas as pd\npd.read_csv('raw.csv').dropna().to_csv('clean.csv', index=False)\nprint('cleaned')",
+  totals: timed(
+    "import pandas as pd\ntime.sleep(1.5)\npd.read_csv('clean.csv').sum().to_frame('total').to_csv('totals.csv')",
+  ),
+  chart: timed(
+    "import pandas as pd\ntime.sleep(1.5)\nopen('chart.txt', 'w').write(str(len(pd.read_csv('clean.csv'))))",
+  ),
+  report: "print(open('totals.csv').read())\nprint('rows', open('chart.txt').read())",
+};
+
+describe('plans with several steps', () => {
+  const harness = new Harness();
+
+  beforeAll(async () => {
+    await harness.start();
+  });
+  afterAll(async () => {
+    await harness.stop();
+  });
+  afterEach(() => {
+    expect(harness.fake.problems).toEqual([]);
+    harness.fake.reset();
+  });
+
+  test('independent steps run in parallel and pass their files on', async () => {
+    harness.fake.script(
+      ...Array.from({ length: 4 }, () => answer.codeForStep(CODE)),
+      answer.analysis('Two rows, totals computed.'),
+    );
+    const started = await harness.request('POST', '/api/executions', {
+      task: 'Clean the data, total it, chart it, report.',
+      plan: DIAMOND,
+      files: [{ name: 'raw.csv', content: base64('a,b\n1,2\n,3\n4,5\n') }],
+    });
+    expect(started.status).toBe(202);
+    const done = await harness.waitForEnd(started.body.id);
+    expect(done.status).toBe('succeeded');
+    expect(harness.fake.count('plan')).toBe(0);
+
+    const totals = window(done, 'totals');
+    const chart = window(done, 'chart');
+    // Both ran at the same time: each started before the other ended.
+    expect(totals.start).toBeLessThan(chart.end);
+    expect(chart.start).toBeLessThan(totals.end);
+
+    const report = done.steps.find((step) => step.id === 'report')!.attempts[0].stdout;
+    expect(report).toContain('a,5.0');
+    expect(report).toContain('rows 2');
+    const types = done.timeline.map((event) => event.type);
+    expect(types.filter((type) => type === 'init_branch')).toHaveLength(4);
+    expect(types.filter((type) => type === 'finish_branch')).toHaveLength(4);
+    expect(done.timeline.filter((event) => event.event === 'CHECKPOINT_CREATED')).toHaveLength(4);
+    expect(done.result?.files.map((file) => file.name).sort()).toEqual(['chart.txt', 'clean.csv', 'totals.csv']);
+  });
+
+  test('checkpoints can be read, and a retry from a step reuses every step before it', async () => {
+    harness.fake.script(
+      answer.codeForStep({ ...CODE, report: "raise ValueError('report template missing')" }),
+      answer.codeForStep(CODE),
+      answer.codeForStep(CODE),
+      answer.codeForStep({ report: "raise ValueError('report template missing')" }),
+      answer.analysis('The report step failed: its template is missing.'),
+    );
+    const parent = await harness.request('POST', '/api/executions', {
+      task: 'Clean, total, chart, report.',
+      plan: DIAMOND,
+      files: [{ name: 'raw.csv', content: base64('a,b\n1,2\n4,5\n') }],
+      options: { maxAttempts: 1 },
+    });
+    const failed = await harness.waitForEnd(parent.body.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.stepId).toBe('report');
+
+    const checkpoints = await harness.request('GET', `/api/executions/${parent.body.id}/checkpoints`);
+    expect(checkpoints.status).toBe(200);
+    expect(checkpoints.body.checkpoints.map((checkpoint: { stepId: string }) => checkpoint.stepId).sort()).toEqual([
+      'chart',
+      'load',
+      'totals',
+    ]);
+    expect(checkpoints.body.checkpoints[0].files[0].url).toContain(`/api/executions/${parent.body.id}/artifacts/`);
+
+    harness.fake.reset();
+    harness.fake.script(answer.analysis('Totals and rows reported.'));
+    const retry = await harness.request('POST', `/api/executions/${parent.body.id}/retry`, {
+      fromStep: 'report',
+      code: CODE.report,
+    });
+    expect(retry.status).toBe(202);
+    expect(retry.body.parentId).toBe(parent.body.id);
+    const child = await harness.waitForEnd(retry.body.id);
+    expect(child.status).toBe('succeeded');
+    expect(child.parentId).toBe(parent.body.id);
+    // Nothing was planned or generated again: the only model call is the final analysis.
+    expect(harness.fake.requests.map((request) => request.purpose)).toEqual(['analysis']);
+    const reused = child.steps.filter((step) => step.attempts[0]?.reused);
+    expect(reused.map((step) => step.id).sort()).toEqual(['chart', 'load', 'totals']);
+    expect(child.resourceUsage.map((usage) => usage.stepId)).toEqual(['report']);
+    expect(child.steps.find((step) => step.id === 'report')!.attempts[0].stdout).toContain('rows 2');
+    // The reused files belong to the new execution too.
+    const file = child.result!.files.find((ref) => ref.name === 'totals.csv') as { url?: string };
+    expect((await fetch(`${harness.baseUrl}${file.url}`)).status).toBe(200);
+    // And the timeline says what happened.
+    console.log(
+      `timeline of retried execution ${child.id}:\n` +
+        child.timeline
+          .map((event) => `  ${event.seq} ${event.type} ${event.event} ${event.stepId ?? ''} ${event.description}`)
+          .join('\n'),
+    );
+  });
+
+  test('a retry is refused for an unknown step or a running execution', async () => {
+    const running = await harness.request('POST', '/api/executions', { code: 'import time\ntime.sleep(5)' });
+    const early = await harness.request('POST', `/api/executions/${running.body.id}/retry`, { fromStep: 'main' });
+    expect(early.status).toBe(409);
+    await harness.request('POST', `/api/executions/${running.body.id}/cancel`, {});
+    await harness.waitForEnd(running.body.id);
+    const unknown = await harness.request('POST', `/api/executions/${running.body.id}/retry`, { fromStep: 'nope' });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.code).toBe('UNKNOWN_STEP');
+  });
+});
