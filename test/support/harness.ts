@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +32,8 @@ export interface HarnessOptions {
   model?: boolean;
   /** Extra environment for loadConfig. */
   env?: Record<string, string>;
+  /** Run a worker in this process. Default true; tests of crashes start worker processes instead. */
+  worker?: boolean;
 }
 
 /**
@@ -49,6 +52,24 @@ export class Harness {
   private workerRun!: Promise<void>;
   private closeWorker!: () => Promise<void>;
   private server!: Server;
+  private readonly children: ChildProcess[] = [];
+
+  /** Starts a worker in its own process and resolves once it polls. */
+  async spawnWorker(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-process.ts')], {
+      env: { ...process.env, ...this.workerEnv() },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    this.children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`worker process exited with ${code} before it was ready`)));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) resolve();
+      });
+    });
+    child.removeAllListeners('exit');
+    return child;
+  }
 
   constructor(private readonly options: HarnessOptions = {}) {}
 
@@ -68,7 +89,7 @@ export class Harness {
       ...this.options.env,
     });
     this.connection = await NativeConnection.connect({ address });
-    await this.startWorker();
+    if (this.options.worker ?? true) await this.startWorker();
     this.clientConnection = await Connection.connect({ address });
     this.client = new Client({ connection: this.clientConnection, namespace: this.config.temporal.namespace });
     const app = createApp({
@@ -96,7 +117,19 @@ export class Harness {
     this.workerRun = worker.run();
   }
 
-  /** Stops the worker as a crash would look to Temporal: in the middle of whatever it was doing. */
+  /** The environment that configures a worker process like this harness's own worker. */
+  workerEnv(): Record<string, string> {
+    return {
+      TEMPORAL_ADDRESS: this.config.temporal.address,
+      TASK_QUEUE: this.config.temporal.taskQueue,
+      DATA_DIR: this.dataDir,
+      LOG_LEVEL: 'silent',
+      ...(this.fake.url ? { OPENAI_BASE_URL: this.fake.url, OPENAI_API_KEY: 'test-key', LLM_MODEL: 'fake-model' } : {}),
+      ...this.options.env,
+    };
+  }
+
+  /** Stops the in-process worker gracefully, in the middle of whatever it was doing. */
   async stopWorker(): Promise<void> {
     this.worker.shutdown();
     await this.workerRun;
@@ -109,6 +142,7 @@ export class Harness {
       this.server?.close(() => resolve());
     });
     if (this.worker && this.worker.getState() === 'RUNNING') await this.stopWorker();
+    for (const child of this.children) child.kill('SIGKILL');
     await this.clientConnection?.close();
     await this.connection?.close();
     await this.fake.stop();

@@ -1,0 +1,43 @@
+import { Harness } from '../support/harness';
+
+/**
+ * A worker process killed outright (SIGKILL) in the middle of a sandbox step: Temporal notices the
+ * silence through the missing heartbeats, runs the step again on the next worker, and the execution
+ * ends once, with one recorded attempt.
+ */
+describe('a worker killed during a step', () => {
+  const harness = new Harness({ model: false, worker: false });
+
+  beforeAll(async () => {
+    await harness.start();
+  });
+  afterAll(async () => {
+    await harness.stop();
+  });
+
+  test('the step runs again on another worker and the execution finishes once', async () => {
+    const first = await harness.spawnWorker();
+    const started = await harness.request('POST', '/api/executions', {
+      code: "import time\nprint('working', flush=True)\ntime.sleep(3)\nopen('result.txt', 'w').write('done')",
+    });
+    const id = started.body.id as string;
+    await harness.waitFor(id, (snapshot) => snapshot.progress.currentPhase === 'executing');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+
+    await harness.spawnWorker();
+    const done = await harness.waitForEnd(id, 90_000);
+    expect(done.status).toBe('succeeded');
+    expect(done.steps[0].attempts).toHaveLength(1);
+    expect(done.result?.files.map((file) => file.name)).toEqual(['result.txt']);
+    expect(done.timeline.filter((event) => event.event === 'EXECUTION_COMPLETED')).toHaveLength(1);
+
+    // Temporal ran the sandbox activity a second time.
+    const history = await harness.client.workflow.getHandle(id).fetchHistory();
+    const attempts = (history.events ?? [])
+      .filter((event) => event.activityTaskStartedEventAttributes)
+      .map((event) => event.activityTaskStartedEventAttributes!.attempt);
+    expect(Math.max(...attempts.map(Number))).toBeGreaterThanOrEqual(2);
+  });
+});

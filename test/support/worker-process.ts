@@ -1,0 +1,29 @@
+/**
+ * A worker in its own process, configured by the environment like src/worker.ts, for tests that
+ * kill it as a crash would. Prints "ready" once it polls.
+ */
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../../src/config';
+import { createExecutionWorker } from '../../src/worker';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const config = loadConfig();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
+  const { worker, close } = await createExecutionWorker({
+    config,
+    connection,
+    workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
+  });
+  const running = worker.run();
+  process.stdout.write('ready\n');
+  await running;
+  await close();
+  await connection.close();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
