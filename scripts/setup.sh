@@ -19,8 +19,10 @@ if [ -x /usr/bin/python3 ]; then
       /usr/bin/python3 -c "import $module" 2>/dev/null || missing+=("python3-$module")
     done
   fi
+  # Compiles the sandbox's seccomp filter; without it sandboxes run unfiltered, with a warning.
+  /usr/bin/python3 -c 'import seccomp' 2>/dev/null || missing+=(python3-seccomp)
 else
-  missing+=(python3-numpy python3-pandas python3-matplotlib)
+  missing+=(python3-numpy python3-pandas python3-matplotlib python3-seccomp)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""

@@ -44,7 +44,15 @@ export async function createExecutionWorker(
     const check = await checkLocalSandbox(config.sandbox.pythonPath);
     if (!check.ok) throw new Error(`The local sandbox cannot run: ${check.problem}. Run scripts/setup.sh.`);
     if (check.warning) console.warn(`worker: ${check.warning}`);
-    sandboxes.local = new LocalSandbox({ pythonPath: config.sandbox.pythonPath, workRoot });
+    const local = new LocalSandbox({
+      pythonPath: config.sandbox.pythonPath,
+      workRoot,
+      poolSize: config.sandbox.poolSize,
+      onWarning: (message) => console.warn(`worker: ${message}`),
+    });
+    // Fill the pool now, so the first jobs are warm and a broken sandbox shows at start.
+    await local.warmUp();
+    sandboxes.local = local;
   }
   const deps: ActivityDeps = {
     llm: options.llm === undefined ? llmFromConfig(config) : options.llm,

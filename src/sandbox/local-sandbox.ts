@@ -1,23 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { chmod, chown, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
-  chmod,
-  chown,
-  copyFile,
-  lstat,
-  mkdir,
-  readFile,
-  readdir,
-  readlink,
-  realpath,
-  rename,
-  rm,
-  writeFile,
-} from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
-import { z } from 'zod';
+  collectWrittenFiles,
+  diskUsage,
+  mkdtempUnder,
+  placeFigures,
+  placeInputs,
+  readRunnerOutcome,
+  removeTree,
+  type RunnerOutcome,
+} from './local-files';
+import {
+  defaultFirstUid,
+  poolDirPrefix,
+  prepareHost,
+  probeSandbox,
+  rootFallbackWarning,
+  tail,
+  type PreparedHost,
+} from './local-host';
+import { INNER_RESULTS, OutputBuffer, SandboxProcess, type ProcessEnd } from './local-process';
+import { UidSlots } from './local-uid-slots';
 import {
   DEFAULT_SANDBOX_LIMITS,
   SandboxUnavailableError,
@@ -25,334 +28,311 @@ import {
   type SandboxExecution,
   type SandboxFailure,
   type SandboxLimits,
-  type SandboxOutputFile,
-  type SandboxResult,
   type SandboxRunRequest,
 } from './types';
 
 const DEFAULT_PYTHON = '/usr/bin/python3';
 const DEFAULT_BWRAP = '/usr/bin/bwrap';
-/** `nobody`: the host uid the sandbox runs as when the worker is root. */
-const DEFAULT_SANDBOX_UID = 65534;
-/** The uid and gid the code sees inside the sandbox. */
-const INNER_ID = '1000';
+/** Sandboxes run as host uids from here up when the worker is root: one uid per concurrent sandbox. */
+const DEFAULT_FIRST_SANDBOX_UID = 60_000;
+const DEFAULT_SANDBOX_UID_COUNT = 64;
 
-const RUNNER_SOURCE = join(__dirname, 'runner.py');
-// Paths inside the sandbox. Hidden names, so that code looking for a place to write output does not
-// pick the runner's folder, whose files are never collected.
-const INNER_RUNNER = '/.runner/runner.py';
-const INNER_RESULTS = '/.results';
-const INNER_MPLCONFIG = '/tmp/matplotlib';
-const RESULT_FILE = 'result.json';
-const STARTED_FILE = 'started';
-
-/** Written files in these folders are caches, not output. */
-const SKIPPED_DIRS = new Set(['__pycache__', '.matplotlib', '.cache']);
 /** How often the workspace size is checked while code runs. */
-const DISK_POLL_MS = 500;
+const DISK_POLL_MS = 250;
 /** More entries than this in the workspace ends the run, like running out of inodes would. */
 const MAX_WORKSPACE_ENTRIES = 10_000;
-const SHM_BYTES = 64 * 1024 ** 2;
-const STDERR_TAIL_CHARS = 4000;
+/**
+ * A pool refills when the job that took a sandbox ends, or this long after it started. Starting a
+ * sandbox (namespaces, a second of imports) right beside a short job would slow it on a small host.
+ */
+const REFILL_DELAY_MS = 1000;
+/** A pooled sandbox that takes longer than this to import its libraries is given up. */
+const POOL_START_TIMEOUT_MS = 120_000;
+const MAX_REFILL_BACKOFF_MS = 30_000;
+
+/** The limits of a local sandbox: the shared ones, plus what only this backend enforces. */
+export interface LocalSandboxLimits extends SandboxLimits {
+  /** Largest PNG figure kept as a result; a larger one is dropped with a note in the stderr logs. */
+  maxPngBytes: number;
+}
+
+export const DEFAULT_LOCAL_SANDBOX_LIMITS: LocalSandboxLimits = {
+  ...DEFAULT_SANDBOX_LIMITS,
+  maxPngBytes: 10 * 1024 ** 2,
+};
 
 export interface LocalSandboxOptions {
   /** Debian's Python, with pandas and matplotlib; must live under /usr, the only system tree bound in. */
   pythonPath?: string;
   bwrapPath?: string;
-  limits?: Partial<SandboxLimits>;
-  /** Host folder for per-run folders, the runner script and the matplotlib font cache. */
+  limits?: Partial<LocalSandboxLimits>;
+  /** Host folder for per-run folders, the runner script, the seccomp filter and the matplotlib font cache. */
   workRoot: string;
   /** Folder holding (or to hold) a matplotlib font cache; defaults to `${workRoot}/mplconfig`. */
   mplConfigDir?: string;
   /**
-   * Host uid (and gid) bwrap runs as. Defaults to 65534 when the worker runs as root, so that the
-   * process limit is enforced and the code holds no host privilege even if it left its namespaces;
-   * `null` keeps the worker's own uid.
+   * First host uid (and gid) of the range sandboxes run as, one uid per concurrently running sandbox
+   * (pooled ones included), so that the process limit holds per sandbox. Defaults to 60000 when the
+   * worker runs as root (falling back to root, with a warning, where unprivileged user namespaces are
+   * not allowed); `null` keeps the worker's own uid.
    */
   sandboxUid?: number | null;
+  /** How many uids the range holds: the most sandboxes, across all workers of the host, running at once. Default 64. */
+  sandboxUidCount?: number;
+  /** How long a job waits for a free sandbox uid before it fails (and Temporal retries it); 60 s by default. */
+  uidWaitMs?: number;
+  /**
+   * Sandboxes kept started, libraries imported, each waiting for one job: a job then starts in
+   * milliseconds instead of about a second. 0 (the default) starts every sandbox cold.
+   */
+  poolSize?: number;
+  /** Whether to apply the seccomp filter (needs Debian's python3-seccomp); default true. */
+  seccomp?: boolean;
+  /** Where weaker-than-asked modes (no seccomp, running as root) are reported; default console.warn. */
+  onWarning?: (message: string) => void;
 }
 
-/** Host facts computed once per LocalSandbox. */
-interface Prepared {
-  runnerFile: string;
-  passwdFile: string;
-  groupFile: string;
-  mplFiles: string[];
-  rootArgs: string[];
-  /** Host uid bwrap runs as; null: the worker's own. */
-  uid: number | null;
+/** What a pool holds right now. */
+export interface LocalPoolStatus {
+  size: number;
+  /** Started and waiting for a job. */
+  idle: number;
+  /** Still importing. */
+  starting: number;
+  /** Runs in progress, pooled or cold. */
+  running: number;
 }
 
-type KillReason = 'timeout' | 'abort' | 'output' | 'disk' | 'closed';
-
-interface ProcessOutcome {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  spawnError: Error | null;
-  killedBy: KillReason | null;
-  wallMs: number;
-}
-
-interface FileStamp {
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}
-
-const runnerOutcomeSchema = z.object({
-  results: z.array(
-    z.object({
-      text: z.string().optional(),
-      html: z.string().optional(),
-      markdown: z.string().optional(),
-      png: z.string().optional(),
-      isMainResult: z.boolean(),
-    }),
-  ),
-  error: z.object({ name: z.string(), value: z.string(), traceback: z.string() }).nullable(),
-  failure: z.enum(['CODE_ERROR', 'RESOURCE_EXHAUSTED']).nullable(),
-  cpuMs: z.number().nonnegative(),
-  peakMemoryBytes: z.number().nonnegative(),
-});
-type RunnerOutcome = z.infer<typeof runnerOutcomeSchema>;
+type Verdict = Pick<RunnerOutcome, 'results' | 'error' | 'cpuMs' | 'peakMemoryBytes'> & {
+  failure: SandboxFailure | null;
+};
 
 /**
- * Runs Python in a bubblewrap sandbox on this machine: no network, no host environment, a
- * read-only /usr, a private workspace, resource limits set by a small runner script.
+ * Runs Python in a bubblewrap sandbox on this machine: no network, no host environment, a read-only
+ * /usr, a private workspace, a seccomp filter, a uid of its own and resource limits set by a small
+ * runner script. With `poolSize` > 0 it keeps sandboxes started ahead, each used for one job only.
  */
 export class LocalSandbox implements Sandbox {
   readonly kind = 'local' as const;
+  readonly poolSize: number;
   private readonly pythonPath: string;
   private readonly bwrapPath: string;
-  private readonly limits: SandboxLimits;
+  private readonly limits: LocalSandboxLimits;
   private readonly workRoot: string;
   private readonly mplConfigDir: string;
-  /** As asked; the uid actually used is decided once, in prepare(). */
+  /** As asked; the uids actually used are decided once, in prepare(). */
   private readonly requestedUid: number | null | undefined;
-  private prepared: Promise<Prepared> | undefined;
-  private readonly running = new Map<ChildProcess, { kill: (reason: KillReason) => void; done: Promise<unknown> }>();
+  private readonly uidWaitMs: number;
+  private readonly uidCount: number;
+  private readonly seccomp: boolean;
+  private readonly warn: (message: string) => void;
+  private prepared: Promise<PreparedHost> | undefined;
+  private slots: UidSlots | null = null;
+  /** Every process started and not yet disposed of. */
+  private readonly live = new Set<SandboxProcess>();
+  private readonly runs = new Set<Promise<unknown>>();
+  /** Pool starts and disposals in flight, awaited by close(). */
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly idle: SandboxProcess[] = [];
+  private starting = 0;
+  private refillFailures = 0;
+  private refillRetry: NodeJS.Timeout | undefined;
+  private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private closed = false;
 
   constructor(options: LocalSandboxOptions) {
     this.pythonPath = options.pythonPath ?? DEFAULT_PYTHON;
     this.bwrapPath = options.bwrapPath ?? DEFAULT_BWRAP;
-    this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
+    this.limits = { ...DEFAULT_LOCAL_SANDBOX_LIMITS, ...options.limits };
     this.workRoot = options.workRoot;
     this.mplConfigDir = options.mplConfigDir ?? join(options.workRoot, 'mplconfig');
     this.requestedUid = options.sandboxUid;
+    this.uidCount = options.sandboxUidCount ?? DEFAULT_SANDBOX_UID_COUNT;
+    this.uidWaitMs = options.uidWaitMs ?? 60_000;
+    this.poolSize = Math.max(0, Math.floor(options.poolSize ?? 0));
+    this.seccomp = options.seccomp ?? true;
+    this.warn = options.onWarning ?? ((message) => console.warn(`local sandbox: ${message}`));
   }
 
   async run(request: SandboxRunRequest): Promise<SandboxExecution> {
     if (request.signal?.aborted) throw abortError(request.signal);
-    if (this.closed) throw new SandboxUnavailableError('The local sandbox is closed');
+    this.assertOpen();
     for (const file of request.files) assertPlainName(file.name);
-    const prepared = await this.prepare();
-    if (this.closed) throw new SandboxUnavailableError('The local sandbox is closed');
-
-    const runDir = await mkdtempUnder(this.workRoot, `run-${request.runId.replace(/[^\w.-]/g, '_').slice(0, 80)}-`);
+    const running = this.runTracked(request);
+    this.runs.add(running);
     try {
-      const workspace = join(runDir, 'workspace');
-      const resultsDir = join(runDir, 'results');
-      await mkdir(workspace, { mode: 0o755 });
-      await mkdir(resultsDir, { mode: 0o755 });
-      for (const file of request.files) {
-        // A clone where the file system can, a copy otherwise: never a hard link, which the code could write through.
-        await copyFile(file.path, join(workspace, file.name), fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
-      }
-      if (prepared.uid !== null) {
-        for (const path of [runDir, workspace, resultsDir, ...request.files.map((f) => join(workspace, f.name))]) {
-          await chown(path, prepared.uid, prepared.uid);
-        }
-      }
-      const inputs = new Map<string, FileStamp>();
-      for (const file of request.files) inputs.set(file.name, await stampOf(join(workspace, file.name)));
-
-      const stdout = new OutputBuffer(this.limits.maxOutputBytes, request.onStdout);
-      const stderr = new OutputBuffer(this.limits.maxOutputBytes, request.onStderr);
-      const outcome = await this.spawnRun(request, prepared, workspace, resultsDir, stdout, stderr);
-      if (outcome.killedBy === 'abort' || request.signal?.aborted) throw abortError(request.signal);
-      if (outcome.killedBy === 'closed') {
-        throw new SandboxUnavailableError('The local sandbox was closed during the run');
-      }
-
-      const verdict = await this.judge(outcome, resultsDir, stderr.text(), request.timeoutMs);
-      await mkdir(request.outputDir, { recursive: true });
-      const files = await collectWrittenFiles(workspace, inputs, request.outputDir, this.limits.maxFiles);
-      const results = await placeFigures(
-        verdict.results,
-        resultsDir,
-        request.outputDir,
-        new Set(files.map((f) => f.name)),
-      );
-      if (prepared.uid !== null) {
-        // The code created these with the sandbox's uid and whatever mode it liked.
-        const figures = results.flatMap((r) => (r.png === undefined ? [] : [join(request.outputDir, r.png)]));
-        for (const path of [...files.map((f) => f.path), ...figures]) {
-          await chown(path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
-          await chmod(path, 0o644);
-        }
-      }
-      return {
-        results,
-        logs: { stdout: stdout.chunks, stderr: stderr.chunks },
-        error: verdict.error,
-        failure: verdict.failure,
-        files,
-        usage: { cpuMs: verdict.cpuMs, peakMemoryBytes: verdict.peakMemoryBytes, wallMs: outcome.wallMs },
-        truncated: { stdout: stdout.truncated, stderr: stderr.truncated },
-      };
+      return await running;
     } finally {
-      await rm(runDir, { recursive: true, force: true });
+      this.runs.delete(running);
     }
   }
 
-  /** Kills the runs still going (they end with SandboxUnavailableError) and refuses new ones. */
+  /**
+   * Prepares the host and fills the pool; resolves once `poolSize` sandboxes wait for jobs. Optional
+   * (the pool also fills after the first run), but lets a worker start warm and fail early.
+   */
+  async warmUp(): Promise<void> {
+    this.assertOpen();
+    await this.prepare();
+    while (this.idle.length < this.poolSize) {
+      this.assertOpen();
+      const changed = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+      this.refill();
+      await changed;
+    }
+  }
+
+  poolStatus(): LocalPoolStatus {
+    return { size: this.poolSize, idle: this.idle.length, starting: this.starting, running: this.runs.size };
+  }
+
+  /** Kills the runs still going (they end with SandboxUnavailableError) and the pool, and refuses new runs. */
   async close(): Promise<void> {
     this.closed = true;
-    const runs = [...this.running.values()];
-    for (const run of runs) run.kill('closed');
-    await Promise.allSettled(runs.map((run) => run.done));
+    clearTimeout(this.refillRetry);
+    this.settleWaiters(new SandboxUnavailableError('The local sandbox is closed'));
+    for (const proc of this.live) proc.kill('closed');
+    // A run removes its own folder once it is done with it; idle ones are removed here.
+    const idle = this.idle.splice(0);
+    await Promise.allSettled([...idle.map((proc) => proc.dispose()), ...this.runs]);
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
-  private prepare(): Promise<Prepared> {
-    this.prepared ??= prepareHost(
-      this.workRoot,
-      this.mplConfigDir,
-      this.pythonPath,
-      this.bwrapPath,
-      this.requestedUid,
-    ).catch((error: unknown) => {
-      this.prepared = undefined;
-      throw error instanceof SandboxUnavailableError
-        ? error
-        : new SandboxUnavailableError(`Could not prepare the local sandbox: ${describe(error)}`, { cause: error });
-    });
-    return this.prepared;
+  private async runTracked(request: SandboxRunRequest): Promise<SandboxExecution> {
+    const host = await this.prepare();
+    this.assertOpen();
+    const pooled = this.takeIdle();
+    const proc = pooled ?? (await this.startProcess(host, 'cold', request.runId));
+    const refillTimer = this.poolSize > 0 ? setTimeout(() => this.refill(), REFILL_DELAY_MS) : undefined;
+    try {
+      return await this.execute(request, proc);
+    } finally {
+      clearTimeout(refillTimer);
+      // No process of the run outlives run(). A cold run's folder is named after the run and removed
+      // before run() returns; a pooled one's (named after nothing) is removed after, off the hot path.
+      proc.kill('unused');
+      await proc.ended;
+      if (pooled) this.discard(proc);
+      else await proc.dispose().finally(() => this.live.delete(proc));
+      this.refill();
+    }
   }
 
-  private spawnRun(
-    request: SandboxRunRequest,
-    prepared: Prepared,
-    workspace: string,
-    resultsDir: string,
-    stdout: OutputBuffer,
-    stderr: OutputBuffer,
-  ): Promise<ProcessOutcome> {
-    const config = {
-      runId: request.runId,
-      startedPath: `${INNER_RESULTS}/${STARTED_FILE}`,
-      resultPath: `${INNER_RESULTS}/${RESULT_FILE}`,
-      figuresDir: INNER_RESULTS,
-      maxFigures: this.limits.maxFiles,
-      maxReprChars: this.limits.maxOutputBytes,
-      limits: this.limits,
-    };
-    const args = [
-      ...isolationArgs(prepared.rootArgs, this.limits.workspaceBytes),
-      ...['--ro-bind', prepared.runnerFile, INNER_RUNNER],
-      ...['--ro-bind', prepared.passwdFile, '/etc/passwd', '--ro-bind', prepared.groupFile, '/etc/group'],
-      ...prepared.mplFiles.flatMap((file) => ['--ro-bind', file, `${INNER_MPLCONFIG}/${file.split(sep).pop()}`]),
-      ...['--bind', workspace, '/workspace', '--bind', resultsDir, INNER_RESULTS, '--chdir', '/workspace'],
-      ...sandboxEnv(INNER_MPLCONFIG),
-      '--',
-      this.pythonPath,
-      ...['-B', '-u', '-s', INNER_RUNNER, JSON.stringify(config)],
-    ];
+  private async execute(request: SandboxRunRequest, proc: SandboxProcess): Promise<SandboxExecution> {
+    const limits = this.limits;
+    const stdout = new OutputBuffer(limits.maxOutputBytes, request.onStdout);
+    const stderr = new OutputBuffer(limits.maxOutputBytes, request.onStderr);
+    proc.attach(
+      (chunk) => {
+        if (!stdout.push(chunk)) proc.kill('output');
+      },
+      (chunk) => {
+        if (!stderr.push(chunk)) proc.kill('output');
+      },
+    );
+    const inputs = await placeInputs(request.files, proc.workspace, proc.uid);
+    if (request.signal?.aborted) throw abortError(request.signal);
+    if (this.closed) throw new SandboxUnavailableError('The local sandbox was closed during the run');
 
-    return new Promise<ProcessOutcome>((resolve) => {
-      const started = Date.now();
-      let killedBy: KillReason | null = null;
-      let spawnError: Error | null = null;
-      let child: ChildProcess;
-      try {
-        child = spawn(this.bwrapPath, args, {
-          stdio: ['pipe', 'pipe', 'pipe'],
-          env: {},
-          cwd: '/',
-          ...(prepared.uid === null ? {} : { uid: prepared.uid, gid: prepared.uid }),
-        });
-      } catch (error) {
-        resolve({ exitCode: null, signal: null, spawnError: asError(error), killedBy, wallMs: 0 });
-        return;
+    const started = Date.now();
+    proc.send(
+      {
+        runId: request.runId,
+        files: request.files.map((file) => file.name),
+        resultPath: `${INNER_RESULTS}/result.json`,
+        figuresDir: INNER_RESULTS,
+        maxFigures: limits.maxFiles,
+        maxReprChars: limits.maxOutputBytes,
+        limits: {
+          memoryBytes: limits.memoryBytes,
+          cpuSeconds: limits.cpuSeconds,
+          maxProcesses: limits.maxProcesses,
+          maxFileBytes: limits.maxFileBytes,
+          maxOpenFiles: limits.maxOpenFiles,
+        },
+      },
+      request.code,
+    );
+    const end = await this.watch(request, proc);
+    const wallMs = Date.now() - started;
+    stdout.end();
+    stderr.end();
+    if (end.killedBy === 'abort' || request.signal?.aborted) throw abortError(request.signal);
+    if (end.killedBy === 'closed') throw new SandboxUnavailableError('The local sandbox was closed during the run');
+
+    const verdict = await this.judge(end, proc, stderr.text(), request.timeoutMs);
+    await mkdir(request.outputDir, { recursive: true });
+    const { files, skipped } = await collectWrittenFiles(proc.workspace, inputs, request.outputDir, limits.maxFiles);
+    if (skipped > 0) {
+      stderr.note(`[sandbox] ${skipped} more written files were not collected: the limit is ${limits.maxFiles}`);
+    }
+    const figures = await placeFigures(
+      verdict.results,
+      proc.resultsDir,
+      request.outputDir,
+      new Set(files.map((f) => f.name)),
+      limits.maxPngBytes,
+    );
+    for (const { name, bytes } of figures.dropped) {
+      stderr.note(`[sandbox] figure ${name} dropped: ${bytes} bytes, over the ${limits.maxPngBytes}-byte limit`);
+    }
+    if (proc.uid !== null) {
+      // The code created these with the sandbox's uid and whatever mode it liked.
+      const pngs = figures.results.flatMap((r) => (r.png === undefined ? [] : [join(request.outputDir, r.png)]));
+      for (const path of [...files.map((f) => f.path), ...pngs]) {
+        await chown(path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+        await chmod(path, 0o644);
       }
-      const kill = (reason: KillReason): void => {
-        // A timer firing just after a normal exit must not turn the run into a failure.
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        killedBy ??= reason;
-        // bwrap runs with --die-with-parent in its own pid namespace: killing it ends every process inside.
-        child.kill('SIGKILL');
-      };
-      const onAbort = (): void => kill('abort');
-      request.signal?.addEventListener('abort', onAbort, { once: true });
-      const timer = setTimeout(() => kill('timeout'), request.timeoutMs);
-      const diskLimit = this.limits.workspaceBytes;
-      let measuring = false;
-      const poll = setInterval(() => {
-        if (measuring) return;
-        measuring = true;
-        diskUsage([workspace, resultsDir])
-          .then((usage) => {
-            if (usage.bytes > diskLimit || usage.entries > MAX_WORKSPACE_ENTRIES) kill('disk');
-          })
-          .catch(() => undefined)
-          .finally(() => {
-            measuring = false;
-          });
-      }, DISK_POLL_MS);
+    }
+    return {
+      results: figures.results,
+      logs: { stdout: stdout.chunks, stderr: stderr.chunks },
+      error: verdict.error,
+      failure: verdict.failure,
+      files,
+      usage: { cpuMs: verdict.cpuMs, peakMemoryBytes: verdict.peakMemoryBytes, wallMs },
+      truncated: { stdout: stdout.truncated, stderr: stderr.truncated },
+    };
+  }
 
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (!stdout.push(chunk)) kill('output');
-      });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        if (!stderr.push(chunk)) kill('output');
-      });
-      // The runner may be gone before it reads its code (bwrap failed): an EPIPE here is not news.
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end(request.code);
-
-      let settled = false;
-      const finish = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        clearInterval(poll);
-        request.signal?.removeEventListener('abort', onAbort);
-        this.running.delete(child);
-        stdout.end();
-        stderr.end();
-        resolve({ exitCode, signal, spawnError, killedBy, wallMs: Date.now() - started });
-      };
-      child.on('error', (error) => {
-        spawnError = error;
-        // A process that never started emits no 'close'.
-        if (child.pid === undefined) finish(null, null);
-      });
-      child.on('close', finish);
-      this.running.set(child, {
-        kill,
-        done: new Promise((resolveDone) => child.once('close', resolveDone)),
-      });
-    });
+  /** Enforces wall time, abort and disk use until the process ends. */
+  private async watch(request: SandboxRunRequest, proc: SandboxProcess): Promise<ProcessEnd> {
+    const onAbort = (): void => proc.kill('abort');
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => proc.kill('timeout'), request.timeoutMs);
+    const diskLimit = this.limits.workspaceBytes;
+    let measuring = false;
+    const poll = setInterval(() => {
+      if (measuring) return;
+      measuring = true;
+      diskUsage([proc.workspace, proc.resultsDir], MAX_WORKSPACE_ENTRIES)
+        .then((usage) => {
+          if (usage.bytes > diskLimit || usage.entries > MAX_WORKSPACE_ENTRIES) proc.kill('disk');
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          measuring = false;
+        });
+    }, DISK_POLL_MS);
+    try {
+      return await proc.ended;
+    } finally {
+      clearTimeout(timer);
+      clearInterval(poll);
+      request.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Turns how the process ended, and what the runner wrote, into results, error and failure. */
-  private async judge(
-    outcome: ProcessOutcome,
-    resultsDir: string,
-    stderrText: string,
-    timeoutMs: number,
-  ): Promise<
-    Pick<RunnerOutcome, 'results' | 'error' | 'cpuMs' | 'peakMemoryBytes'> & { failure: SandboxFailure | null }
-  > {
-    const killed = (failure: SandboxFailure, name: string, value: string) => ({
+  private async judge(end: ProcessEnd, proc: SandboxProcess, stderrText: string, timeoutMs: number): Promise<Verdict> {
+    const killed = (failure: SandboxFailure, name: string, value: string): Verdict => ({
       results: [],
       error: { name, value, traceback: '' },
       failure,
       cpuMs: 0,
       peakMemoryBytes: 0,
     });
-    switch (outcome.killedBy) {
+    switch (end.killedBy) {
       case 'timeout':
         return killed('SANDBOX_TIMEOUT', 'TimeoutError', `The code ran past its time limit of ${timeoutMs} ms`);
       case 'output':
@@ -369,24 +349,24 @@ export class LocalSandbox implements Sandbox {
         );
       case 'abort':
       case 'closed':
+      case 'unused':
       case null:
         break;
       default:
-        return assertNever(outcome.killedBy);
+        return assertNever(end.killedBy);
     }
 
-    if (outcome.spawnError) {
-      throw new SandboxUnavailableError(`Could not start bwrap (${this.bwrapPath}): ${outcome.spawnError.message}`, {
-        cause: outcome.spawnError,
+    if (end.spawnError) {
+      throw new SandboxUnavailableError(`Could not start bwrap (${this.bwrapPath}): ${end.spawnError.message}`, {
+        cause: end.spawnError,
       });
     }
-    const pythonStarted = await isRegularFile(join(resultsDir, STARTED_FILE));
-    if (!pythonStarted) {
+    if (!end.started) {
       throw new SandboxUnavailableError(
-        `The sandbox did not start (bwrap exit ${outcome.exitCode ?? outcome.signal}): ${tail(stderrText) || 'no message'}`,
+        `The sandbox did not start (bwrap exit ${end.exitCode ?? end.signal}): ${tail(stderrText) || 'no message'}`,
       );
     }
-    const limitSignal = limitSignalOf(outcome);
+    const limitSignal = limitSignalOf(end);
     if (limitSignal !== null) {
       const value =
         limitSignal === 'SIGXCPU'
@@ -394,9 +374,9 @@ export class LocalSandbox implements Sandbox {
           : `The process was killed by ${limitSignal} after reaching a limit (CPU time, memory or file size)`;
       return killed('RESOURCE_EXHAUSTED', 'ResourceLimitExceeded', value);
     }
-    const runner = outcome.exitCode === 0 ? await readRunnerOutcome(resultsDir, this.limits.maxOutputBytes) : null;
+    const runner = end.exitCode === 0 ? await readRunnerOutcome(proc.resultsDir, this.limits.maxOutputBytes) : null;
     if (runner === null) {
-      const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+      const how = end.signal ? `was killed by ${end.signal}` : `exited with code ${end.exitCode}`;
       const message = `Python ${how} before the run finished`;
       return {
         results: [],
@@ -407,6 +387,164 @@ export class LocalSandbox implements Sandbox {
       };
     }
     return { ...runner, failure: runner.failure ?? (runner.error ? 'CODE_ERROR' : null) };
+  }
+
+  private prepare(): Promise<PreparedHost> {
+    this.prepared ??= prepareHost({
+      workRoot: this.workRoot,
+      mplConfigDir: this.mplConfigDir,
+      pythonPath: this.pythonPath,
+      bwrapPath: this.bwrapPath,
+      firstUid: this.requestedUid,
+      uidCount: this.uidCount,
+      defaultFirstUid: DEFAULT_FIRST_SANDBOX_UID,
+      seccomp: this.seccomp,
+      tmpBytes: this.limits.workspaceBytes,
+    }).then(
+      (host) => {
+        for (const warning of host.warnings) this.warn(warning);
+        if (host.uids !== null) this.slots = new UidSlots(host.uids.first, host.uids.count);
+        return host;
+      },
+      (error: unknown) => {
+        this.prepared = undefined;
+        throw error instanceof SandboxUnavailableError
+          ? error
+          : new SandboxUnavailableError(`Could not prepare the local sandbox: ${describe(error)}`, { cause: error });
+      },
+    );
+    return this.prepared;
+  }
+
+  /** Starts a sandbox process in a fresh folder, as a uid of its own. */
+  private async startProcess(host: PreparedHost, mode: 'pool' | 'cold', runId?: string): Promise<SandboxProcess> {
+    // A job waits for a uid to come free (a burst queues); refilling the pool does not.
+    const lease = this.slots === null ? null : await this.slots.acquire(mode === 'cold' ? this.uidWaitMs : 0);
+    if (host.uids !== null && lease === null) {
+      throw new SandboxUnavailableError(
+        `All ${host.uids.count} sandbox uids from ${host.uids.first} are in use: too many sandboxes run at once`,
+      );
+    }
+    let dir: string | undefined;
+    try {
+      const prefix = mode === 'pool' ? poolDirPrefix() : `run-${(runId ?? '').replace(/[^\w.-]/g, '_').slice(0, 80)}-`;
+      dir = await mkdtempUnder(this.workRoot, prefix);
+      const folders = [dir, join(dir, 'workspace'), join(dir, 'results')];
+      await mkdir(folders[1], { mode: 0o755 });
+      await mkdir(folders[2], { mode: 0o755 });
+      if (lease !== null) for (const folder of folders) await chown(folder, lease.uid, lease.uid);
+      this.assertOpen();
+    } catch (error) {
+      if (dir !== undefined) await removeTree(dir);
+      lease?.release();
+      throw error;
+    }
+    const proc = new SandboxProcess({
+      bwrapPath: this.bwrapPath,
+      pythonPath: this.pythonPath,
+      baseArgs: host.baseArgs,
+      seccomp: host.seccomp,
+      dir,
+      lease,
+      mode,
+      runId,
+    });
+    this.live.add(proc);
+    return proc;
+  }
+
+  private takeIdle(): SandboxProcess | undefined {
+    for (let proc = this.idle.shift(); proc !== undefined; proc = this.idle.shift()) {
+      if (proc.alive) return proc;
+      this.discard(proc);
+    }
+    return undefined;
+  }
+
+  /** Starts pooled sandboxes until the pool (with those starting) is full again. */
+  private refill(): void {
+    if (this.closed || this.refillRetry !== undefined) return;
+    while (this.idle.length + this.starting < this.poolSize) {
+      this.starting++;
+      this.track(
+        this.startPooled().finally(() => {
+          this.starting--;
+        }),
+      );
+    }
+  }
+
+  private async startPooled(): Promise<void> {
+    let proc: SandboxProcess;
+    try {
+      proc = await this.startProcess(await this.prepare(), 'pool');
+    } catch (error) {
+      if (!this.closed) this.poolStartFailed(asError(error));
+      return;
+    }
+    const giveUp = setTimeout(() => proc.kill('timeout'), POOL_START_TIMEOUT_MS);
+    const ready = await proc.ready;
+    clearTimeout(giveUp);
+    if (this.closed || !ready) {
+      const end = await proc.ended;
+      this.discard(proc);
+      if (this.closed) return;
+      const how = end.spawnError?.message ?? `exit ${end.exitCode ?? end.signal}`;
+      this.poolStartFailed(
+        new SandboxUnavailableError(
+          `A pooled sandbox did not start (${how}): ${tail(proc.earlyOutput) || 'no message'}`,
+        ),
+      );
+      return;
+    }
+    this.refillFailures = 0;
+    this.idle.push(proc);
+    void proc.ended.then(() => {
+      // Gone while idle (killed from outside, or by the kernel): replace it.
+      const index = this.idle.indexOf(proc);
+      if (index < 0) return;
+      this.idle.splice(index, 1);
+      this.discard(proc);
+      this.refill();
+    });
+    this.settleWaiters();
+  }
+
+  private poolStartFailed(error: Error): void {
+    this.refillFailures++;
+    if (this.refillFailures === 1) this.warn(`${error.message}; runs start cold until the pool refills`);
+    this.settleWaiters(error);
+    if (this.refillRetry === undefined) {
+      const delay = Math.min(MAX_REFILL_BACKOFF_MS, 500 * 2 ** (this.refillFailures - 1));
+      this.refillRetry = setTimeout(() => {
+        this.refillRetry = undefined;
+        this.refill();
+      }, delay);
+      this.refillRetry.unref();
+    }
+  }
+
+  private settleWaiters(error?: Error): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    }
+  }
+
+  private discard(proc: SandboxProcess): void {
+    this.track(proc.dispose().finally(() => this.live.delete(proc)));
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const settled = promise.catch(() => undefined);
+    this.background.add(settled);
+    void settled.finally(() => this.background.delete(settled));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SandboxUnavailableError('The local sandbox is closed');
   }
 }
 
@@ -424,7 +562,7 @@ export async function checkLocalSandbox(
     return { ok: false, problem: `${pythonPath} is not under /usr, the only system tree the sandbox binds` };
   }
   const code = 'import pandas, matplotlib';
-  const uid = options.sandboxUid === undefined ? defaultSandboxUid() : options.sandboxUid;
+  const uid = options.sandboxUid === undefined ? defaultFirstUid(DEFAULT_FIRST_SANDBOX_UID) : options.sandboxUid;
   const problem = await probeSandbox(bwrapPath, pythonPath, uid, code);
   if (problem === null) return { ok: true };
   if (
@@ -437,372 +575,11 @@ export async function checkLocalSandbox(
   return { ok: false, problem };
 }
 
-/** Runs `code` in a minimal sandbox as `uid`; returns what went wrong, or null. */
-async function probeSandbox(
-  bwrapPath: string,
-  pythonPath: string,
-  uid: number | null,
-  code: string,
-): Promise<string | null> {
-  const args = [
-    ...isolationArgs(await rootLinkArgs(), 64 * 1024 ** 2),
-    ...sandboxEnv(INNER_MPLCONFIG),
-    ...['--', pythonPath, '-c', code],
-  ];
-  const { exitCode, signal, output, spawnError } = await runQuietly(bwrapPath, args, {}, 60_000, uid);
-  if (spawnError) {
-    const hint = spawnError.code === 'ENOENT' ? ' (install the bubblewrap package)' : '';
-    return `Could not start ${bwrapPath}: ${spawnError.message}${hint}`;
-  }
-  if (exitCode === 0) return null;
-  const as = uid === null ? '' : ` as uid ${uid}`;
-  return `${pythonPath} running \`${code}\` in bwrap${as} ended with ${exitCode ?? signal}: ${tail(output, 1000) || 'no message'}`;
-}
-
-function rootFallbackWarning(uid: number, problem: string): string {
-  return (
-    `bwrap cannot run as uid ${uid} here (${problem}); sandboxes run as root instead, ` +
-    'where the process limit is not enforced. Allow unprivileged user namespaces to fix this.'
-  );
-}
-
-/** The flags every sandbox shares: namespaces, a read-only system, private /proc, /dev and /tmp. */
-function isolationArgs(rootArgs: string[], tmpBytes: number): string[] {
-  return [
-    ...['--unshare-all', '--unshare-user', '--disable-userns', '--uid', INNER_ID, '--gid', INNER_ID],
-    ...['--hostname', 'sandbox', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--clearenv'],
-    ...['--ro-bind', '/usr', '/usr', ...rootArgs],
-    ...['--ro-bind-try', '/etc/alternatives', '/etc/alternatives'],
-    ...['--ro-bind-try', '/etc/matplotlibrc', '/etc/matplotlibrc'],
-    ...['--proc', '/proc', '--dev', '/dev'],
-    // --size applies to the --tmpfs right after it.
-    ...['--size', String(SHM_BYTES), '--tmpfs', '/dev/shm'],
-    ...['--size', String(tmpBytes), '--tmpfs', '/tmp'],
-  ];
-}
-
-function sandboxEnv(mplConfigDir: string): string[] {
-  const env: Record<string, string> = {
-    MPLBACKEND: 'Agg',
-    MPLCONFIGDIR: mplConfigDir,
-    HOME: '/workspace',
-    PATH: '/usr/bin:/bin',
-    LANG: 'C.UTF-8',
-    PYTHONDONTWRITEBYTECODE: '1',
-    PYTHONUNBUFFERED: '1',
-    // OpenBLAS starts a thread per host core by default; every thread counts against the process
-    // limit and reserves address space, so on a large host numpy would not even import.
-    OPENBLAS_NUM_THREADS: '1',
-    OMP_NUM_THREADS: '1',
-  };
-  return Object.entries(env).flatMap(([name, value]) => ['--setenv', name, value]);
-}
-
-/** Merged-/usr systems have /lib, /bin … as symlinks into /usr; others have real folders. */
-async function rootLinkArgs(): Promise<string[]> {
-  const args: string[] = [];
-  for (const path of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
-    const info = await lstat(path).catch(() => null);
-    if (info?.isSymbolicLink()) args.push('--symlink', await readlink(path), path);
-    else if (info?.isDirectory()) args.push('--ro-bind', path, path);
-  }
-  return args;
-}
-
-async function prepareHost(
-  workRoot: string,
-  mplConfigDir: string,
-  pythonPath: string,
-  bwrapPath: string,
-  requestedUid: number | null | undefined,
-): Promise<Prepared> {
-  await mkdir(workRoot, { recursive: true, mode: 0o755 });
-  const mplFiles = await ensureFontCache(mplConfigDir, pythonPath);
-  let uid = requestedUid === undefined ? defaultSandboxUid() : requestedUid;
-  if (requestedUid === undefined && uid !== null) {
-    // Hosts that forbid unprivileged user namespaces still let root (with CAP_SYS_ADMIN) run bwrap.
-    const problem = await probeSandbox(bwrapPath, pythonPath, uid, 'pass');
-    if (problem !== null && (await probeSandbox(bwrapPath, pythonPath, null, 'pass')) === null) uid = null;
-  }
-  if (uid !== null) {
-    await assertReachable(workRoot, uid);
-    await assertReachable(mplConfigDir, uid);
-  }
-  const source = await readFile(RUNNER_SOURCE);
-  // Named by content, so that workers of different versions sharing a workRoot never mix runners.
-  const hostDir = join(workRoot, `runner-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`);
-  await mkdir(hostDir, { recursive: true, mode: 0o755 });
-  await chmod(hostDir, 0o755);
-  const files: Record<string, string | Buffer> = {
-    'runner.py': source,
-    passwd: `sandbox:x:${INNER_ID}:${INNER_ID}:sandbox:/workspace:/usr/sbin/nologin\n`,
-    group: `sandbox:x:${INNER_ID}:\n`,
-  };
-  for (const [name, content] of Object.entries(files)) {
-    const temporary = join(hostDir, `.${name}.${randomBytes(4).toString('hex')}`);
-    await writeFile(temporary, content, { mode: 0o644 });
-    await rename(temporary, join(hostDir, name));
-  }
-  return {
-    runnerFile: join(hostDir, 'runner.py'),
-    passwdFile: join(hostDir, 'passwd'),
-    groupFile: join(hostDir, 'group'),
-    mplFiles,
-    rootArgs: await rootLinkArgs(),
-    uid,
-  };
-}
-
-/**
- * bwrap opens its bind sources as the sandbox uid, so every folder above them must be searchable
- * by it; a temp folder made by mkdtemp (mode 0700) is not. Saying so beats bwrap's "Permission denied".
- */
-async function assertReachable(dir: string, uid: number): Promise<void> {
-  let current = await realpath(dir);
-  for (;;) {
-    const info = await lstat(current);
-    const searchable =
-      (info.uid === uid && info.mode & 0o100) || (info.gid === uid && info.mode & 0o010) || info.mode & 0o001;
-    if (!searchable) {
-      throw new SandboxUnavailableError(
-        `The sandbox runs as uid ${uid}, which cannot reach ${dir}: ${current} is mode ` +
-          `${(info.mode & 0o777).toString(8)}. Make it searchable (o+x), pick another folder, or set sandboxUid: null.`,
-      );
-    }
-    if (current === dirname(current)) return;
-    current = dirname(current);
-  }
-}
-
-/**
- * Builds matplotlib's font cache once on the host: without it, every sandbox would rebuild it,
- * which costs seconds. Its files are bound read-only into a writable MPLCONFIGDIR, since
- * matplotlib ignores a config folder it cannot write to.
- */
-async function ensureFontCache(dir: string, pythonPath: string): Promise<string[]> {
-  const list = async () =>
-    (await readdir(dir).catch(() => [] as string[])).filter((name) => /^fontlist-.*\.json$/.test(name));
-  if ((await list()).length === 0) {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    const env = { MPLCONFIGDIR: dir, MPLBACKEND: 'Agg', HOME: dir, LANG: 'C.UTF-8' };
-    const { exitCode, output } = await runQuietly(pythonPath, ['-c', 'import matplotlib.pyplot'], env, 120_000);
-    if (exitCode !== 0) {
-      throw new SandboxUnavailableError(`Could not build matplotlib's font cache with ${pythonPath}: ${tail(output)}`);
-    }
-  }
-  const names = await list();
-  for (const name of names) await chmod(join(dir, name), 0o644);
-  return names.map((name) => join(dir, name));
-}
-
-function runQuietly(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  timeoutMs: number,
-  uid: number | null = null,
-): Promise<{
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  output: string;
-  spawnError: NodeJS.ErrnoException | null;
-}> {
-  return new Promise((resolve) => {
-    let output = '';
-    let child: ChildProcess;
-    try {
-      child = spawn(command, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env,
-        cwd: '/',
-        ...(uid === null ? {} : { uid, gid: uid }),
-      });
-    } catch (error) {
-      resolve({ exitCode: null, signal: null, output: '', spawnError: asError(error) });
-      return;
-    }
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve({ exitCode: null, signal: null, output, spawnError: error });
-    });
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      resolve({ exitCode, signal, output, spawnError: null });
-    });
-  });
-}
-
-/** Keeps the first `max` bytes of a stream, as text; says when the stream went past them. */
-class OutputBuffer {
-  readonly chunks: string[] = [];
-  truncated = false;
-  private bytes = 0;
-  private readonly decoder = new StringDecoder('utf8');
-
-  constructor(
-    private readonly max: number,
-    private readonly onChunk?: (chunk: string) => void,
-  ) {}
-
-  /** Returns false once the stream has gone past its limit. */
-  push(chunk: Buffer): boolean {
-    if (this.truncated) return false;
-    const room = this.max - this.bytes;
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.bytes += kept.length;
-    this.emit(this.decoder.write(kept));
-    if (chunk.length > room) {
-      this.truncated = true;
-      return false;
-    }
-    return true;
-  }
-
-  end(): void {
-    this.emit(this.decoder.end());
-  }
-
-  text(): string {
-    return this.chunks.join('');
-  }
-
-  private emit(text: string): void {
-    if (text === '') return;
-    this.chunks.push(text);
-    this.onChunk?.(text);
-  }
-}
-
-/**
- * Moves every file the code wrote (not an unchanged input) into `outputDir`. It runs after the
- * sandbox is gone, so nothing changes under it; it still never follows a symlink.
- */
-async function collectWrittenFiles(
-  workspace: string,
-  inputs: Map<string, FileStamp>,
-  outputDir: string,
-  maxFiles: number,
-): Promise<SandboxOutputFile[]> {
-  const files: SandboxOutputFile[] = [];
-  const root = await realpath(workspace);
-  const visit = async (dir: string, prefix: string): Promise<void> => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const entry of entries) {
-      if (files.length >= maxFiles) return;
-      const path = join(dir, entry.name);
-      const name = prefix + entry.name;
-      if (entry.isDirectory()) {
-        if (!SKIPPED_DIRS.has(entry.name)) await visit(path, `${name}/`);
-        continue;
-      }
-      if (!entry.isFile()) continue;
-      const stamp = await stampOf(path);
-      const input = inputs.get(name);
-      if (input && sameStamp(input, stamp)) continue;
-      if (!(await realpath(path)).startsWith(root + sep)) continue;
-      const destination = join(outputDir, name);
-      await mkdir(dirname(destination), { recursive: true });
-      await moveFile(path, destination);
-      files.push({ name, path: destination, size: Number(stamp.size) });
-    }
-  };
-  await visit(workspace, '');
-  return files;
-}
-
-/** Moves the runner's PNG results into `outputDir` under names no written file uses. */
-async function placeFigures(
-  results: RunnerOutcome['results'],
-  resultsDir: string,
-  outputDir: string,
-  taken: Set<string>,
-): Promise<SandboxResult[]> {
-  const placed: SandboxResult[] = [];
-  for (const { png, ...rest } of results) {
-    const result: SandboxResult = { ...rest };
-    // The result file is written where the code could write too: trust no name in it.
-    const match = png === undefined ? null : /^figure-(\d{1,6})\.png$/.exec(png);
-    if (png !== undefined && match && (await isRegularFile(join(resultsDir, png)))) {
-      let name = png;
-      for (let n = 2; taken.has(name); n++) name = `figure-${match[1]}-${n}.png`;
-      taken.add(name);
-      await moveFile(join(resultsDir, png), join(outputDir, name));
-      result.png = name;
-    }
-    if (result.png !== undefined || result.text !== undefined || result.html !== undefined) placed.push(result);
-  }
-  return placed;
-}
-
-async function readRunnerOutcome(resultsDir: string, maxOutputBytes: number): Promise<RunnerOutcome | null> {
-  const path = join(resultsDir, RESULT_FILE);
-  const info = await lstat(path).catch(() => null);
-  // The runner caps each text it writes at maxOutputBytes characters; JSON escapes can multiply that.
-  if (!info?.isFile() || info.size > 32 * maxOutputBytes + 1024 ** 2) return null;
-  try {
-    const parsed = runnerOutcomeSchema.safeParse(JSON.parse(await readFile(path, 'utf8')));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
-
-async function diskUsage(dirs: string[]): Promise<{ bytes: number; entries: number }> {
-  let bytes = 0;
-  let entries = 0;
-  const pending = [...dirs];
-  while (pending.length > 0 && entries <= MAX_WORKSPACE_ENTRIES) {
-    const dir = pending.pop() as string;
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      entries++;
-      const info = await lstat(join(dir, name)).catch(() => null);
-      if (!info) continue;
-      // Allocated blocks, not the apparent size: a sparse file takes no room.
-      bytes += info.blocks * 512;
-      if (info.isDirectory()) pending.push(join(dir, name));
-    }
-  }
-  return { bytes, entries };
-}
-
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    await copyFile(from, to, fsConstants.COPYFILE_FICLONE);
-  }
-}
-
-async function stampOf(path: string): Promise<FileStamp> {
-  const info = await lstat(path, { bigint: true });
-  return { ino: info.ino, size: info.size, mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs };
-}
-
-function sameStamp(a: FileStamp, b: FileStamp): boolean {
-  // ctime cannot be set back by the code, so an input rewritten with its old mtime still differs.
-  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
-}
-
-async function isRegularFile(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => null))?.isFile() ?? false;
-}
-
-async function mkdtempUnder(root: string, prefix: string): Promise<string> {
-  const path = join(root, prefix + randomBytes(6).toString('hex'));
-  await mkdir(path, { mode: 0o700 });
-  return path;
-}
-
-function limitSignalOf(outcome: ProcessOutcome): string | null {
+function limitSignalOf(end: ProcessEnd): string | null {
   // bwrap exits with 128 + the signal that killed its child.
   const byCode: Record<number, string> = { 137: 'SIGKILL', 152: 'SIGXCPU', 153: 'SIGXFSZ' };
-  if (outcome.exitCode !== null && byCode[outcome.exitCode]) return byCode[outcome.exitCode];
-  return outcome.signal;
+  if (end.exitCode !== null && byCode[end.exitCode]) return byCode[end.exitCode];
+  return end.signal;
 }
 
 function assertPlainName(name: string): void {
@@ -811,19 +588,10 @@ function assertPlainName(name: string): void {
   }
 }
 
-function defaultSandboxUid(): number | null {
-  return process.getuid?.() === 0 ? DEFAULT_SANDBOX_UID : null;
-}
-
 function abortError(signal: AbortSignal | undefined): Error {
   const error = new Error('The sandbox run was aborted', { cause: signal?.reason });
   error.name = 'AbortError';
   return error;
-}
-
-function tail(text: string, chars = STDERR_TAIL_CHARS): string {
-  const trimmed = text.trim();
-  return trimmed.length <= chars ? trimmed : `…${trimmed.slice(-chars)}`;
 }
 
 function asError(error: unknown): Error {

@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
@@ -356,3 +357,329 @@ test('a missing bwrap is SandboxUnavailableError; per-run folders are always rem
 
   expect(readdirSync(workRoot).filter((name) => name.startsWith('run-'))).toEqual([]);
 });
+
+test('a figure over maxPngBytes is dropped with a note in stderr', async () => {
+  const small = new LocalSandbox({ workRoot, limits: { maxPngBytes: 1000 } });
+  try {
+    const outputDir = newOutputDir();
+    const execution = await run(
+      'import matplotlib.pyplot as plt\nplt.plot(range(100))\nplt.show()\nprint("done")',
+      { outputDir },
+      small,
+    );
+
+    expect(execution.failure).toBeNull();
+    expect(execution.results).toEqual([]);
+    expect(readdirSync(outputDir)).toEqual([]);
+    expect(execution.logs.stderr.join('')).toMatch(/figure figure-1\.png dropped: \d+ bytes, over the 1000-byte limit/);
+  } finally {
+    await small.close();
+  }
+});
+
+/** Host uids of the processes whose command line holds `marker`. */
+function uidsOf(marker: string): number[] {
+  return processesWith(marker).flatMap((pid) => {
+    try {
+      return [Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])];
+    } catch {
+      return [];
+    }
+  });
+}
+
+test('each concurrently running sandbox runs as a host uid of its own, never root', async () => {
+  const controller = new AbortController();
+  const ids = [newRunId('uid-a'), newRunId('uid-b')];
+  const runs = ids.map((runId) =>
+    sandbox
+      .run({
+        runId,
+        code: 'import time\ntime.sleep(30)',
+        files: [],
+        outputDir: newOutputDir(),
+        timeoutMs: 20_000,
+        signal: controller.signal,
+      })
+      .catch((error: unknown) => error),
+  );
+  try {
+    // bwrap outside and inside the pid namespace, and the runner.
+    await waitFor(() => ids.every((runId) => uidsOf(runId).length >= 3), 5000);
+    const [a, b] = ids.map((runId) => new Set(uidsOf(runId)));
+    expect(a.size).toBe(1);
+    expect(b.size).toBe(1);
+    const [uidA] = [...a];
+    const [uidB] = [...b];
+    expect(uidA).not.toBe(uidB);
+    if (process.getuid?.() === 0) {
+      for (const uid of [uidA, uidB]) {
+        expect(uid).toBeGreaterThanOrEqual(60_000);
+        expect(uid).toBeLessThan(60_064);
+      }
+    }
+  } finally {
+    controller.abort();
+    await Promise.all(runs);
+  }
+});
+
+test('when every uid of the range is taken, a run waits for one, then fails with SandboxUnavailableError', async () => {
+  if (process.getuid?.() !== 0) {
+    console.warn('Skipping the uid range case: only a root worker runs sandboxes as other uids');
+    return;
+  }
+  // A range of one uid, far from the default one so that no other sandbox holds it.
+  const single = new LocalSandbox({ workRoot, sandboxUid: 61_500, sandboxUidCount: 1, uidWaitMs: 300 });
+  const patient = new LocalSandbox({ workRoot, sandboxUid: 61_500, sandboxUidCount: 1, uidWaitMs: 30_000 });
+  const controller = new AbortController();
+  try {
+    const first = single
+      .run({
+        runId: newRunId('only'),
+        code: 'import time\ntime.sleep(30)',
+        files: [],
+        outputDir: newOutputDir(),
+        timeoutMs: 20_000,
+        signal: controller.signal,
+      })
+      .catch((error: unknown) => error);
+    await waitFor(() => single.poolStatus().running === 1 && processesWith('uid-only').length === 0, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(run('1', {}, single)).rejects.toThrow(/All 1 sandbox uids from 61500 are in use/);
+    // A run that may wait starts as soon as the uid comes free.
+    const waiting = run('print(3)', {}, patient);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    expect(await first).toMatchObject({ name: 'AbortError' });
+    expect((await waiting).logs.stdout.join('')).toBe('3\n');
+    // Released with the run: the uid serves the next one.
+    expect((await run('print(2)', {}, single)).logs.stdout.join('')).toBe('2\n');
+  } finally {
+    await single.close();
+    await patient.close();
+  }
+});
+
+describe('warm pool', () => {
+  let pool: LocalSandbox;
+
+  beforeAll(async () => {
+    pool = new LocalSandbox({ workRoot, poolSize: 2 });
+    await pool.warmUp();
+  });
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  /** Waits for a full pool, so that the next run is sure to be pooled. */
+  async function fullPool(): Promise<void> {
+    await pool.warmUp();
+    expect(pool.poolStatus()).toMatchObject({ idle: 2, starting: 0 });
+  }
+
+  function comparable(execution: SandboxExecution, outputDir: string) {
+    return {
+      results: execution.results,
+      // Chunks fall where the pipe splits them: compare the text.
+      stdout: execution.logs.stdout.join(''),
+      stderr: execution.logs.stderr.join(''),
+      error: execution.error,
+      failure: execution.failure,
+      truncated: execution.truncated,
+      files: execution.files.map((file) => ({
+        name: file.name,
+        size: file.size,
+        path: file.path.slice(outputDir.length),
+      })),
+      output: Object.fromEntries(readdirSync(outputDir).map((name) => [name, readFileSync(join(outputDir, name))])),
+    };
+  }
+
+  test('a pooled run gives the same results as a cold one', async () => {
+    const csv = join(root, 'pool-sales.csv');
+    writeFileSync(csv, 'region,amount\nnorth,10\nsouth,5\nnorth,7\n');
+    const jobs = [
+      [
+        'import sys',
+        'import pandas as pd',
+        'import matplotlib.pyplot as plt',
+        'df = pd.read_csv("sales.csv")',
+        'print("rows", len(df))',
+        'print("note", file=sys.stderr)',
+        'totals = df.groupby("region").amount.sum()',
+        'totals.to_csv("totals.csv")',
+        'totals.plot.bar(title="totals")',
+        'plt.show()',
+        'plt.plot([1, 2, 3])',
+        'plt.savefig("line.png")',
+        'totals.to_frame()',
+      ].join('\n'),
+      'def ratio(a, b):\n    return a / b\n\nratio(1, 0)',
+      'import numpy as np\nnp.arange(6).reshape(2, 3).sum()',
+    ];
+    for (const code of jobs) {
+      await fullPool();
+      const warmDir = newOutputDir();
+      const warm = await run(code, { files: [{ name: 'sales.csv', path: csv }], outputDir: warmDir }, pool);
+      const coldDir = newOutputDir();
+      const cold = await run(code, { files: [{ name: 'sales.csv', path: csv }], outputDir: coldDir }, sandbox);
+
+      expect(comparable(warm, warmDir)).toEqual(comparable(cold, coldDir));
+    }
+  });
+
+  test('two consecutive pooled jobs do not see each other, and each gets a fresh sandbox', async () => {
+    await fullPool();
+    const first = await run(
+      [
+        'import os, matplotlib, pandas',
+        'open("/workspace/one.txt", "w").write("one")',
+        'open("/tmp/one.txt", "w").write("one")',
+        'open("/dev/shm/one", "w").write("one")',
+        'os.environ["LEAKED"] = "yes"',
+        'pandas.LEAKED = True',
+        'matplotlib.rcParams["lines.linewidth"] = 9',
+        'import subprocess',
+        'subprocess.Popen(["sleep", "60"], start_new_session=True)',
+        'print(os.getpid())',
+      ].join('\n'),
+      {},
+      pool,
+    );
+    expect(first.failure).toBeNull();
+    expect(first.files.map((file) => file.name)).toEqual(['one.txt']);
+
+    await fullPool();
+    const second = await run(
+      [
+        'import glob, os, matplotlib, pandas',
+        'print(sorted(os.listdir("/workspace")), sorted(os.listdir("/tmp")), os.listdir("/dev/shm"))',
+        'print("LEAKED" in os.environ, hasattr(pandas, "LEAKED"), matplotlib.rcParams["lines.linewidth"])',
+        'print(sorted(open(p).read().split("\\0")[0] for p in glob.glob("/proc/[0-9]*/cmdline")))',
+      ].join('\n'),
+      {},
+      pool,
+    );
+    expect(second.failure).toBeNull();
+    expect(second.logs.stdout.join('')).toBe(
+      [
+        "[] ['matplotlib'] []",
+        'False False 1.5',
+        // No sleep from the first job: only this sandbox's init and runner.
+        "['/usr/bin/bwrap', '/usr/bin/python3']",
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test("idle pooled sandboxes name no run; a pooled run's processes are gone when it returns", async () => {
+    await fullPool();
+    const runId = newRunId('pooled');
+    const running = run(
+      `import subprocess, time\nsubprocess.Popen(["sh", "-c", "sleep 60; echo ${runId}"], start_new_session=True)\ntime.sleep(0.5)`,
+      { runId },
+      pool,
+    );
+    // While it runs, its processes can be found by the run id: the runner, which wrote it into its
+    // command line when it took the job, and the shell.
+    await waitFor(() => processesWith(runId).length >= 2, 5000);
+    expect(execFileSync('pgrep', ['-af', runId], { encoding: 'utf8' })).toMatch(/runner\.py pool /);
+    const execution = await running;
+
+    expect(execution.failure).toBeNull();
+    expect(processesWith(runId)).toEqual([]);
+    await fullPool();
+    expect(processesWith(runId)).toEqual([]);
+    expect(processesWith('/.runner/runner.py pool').length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('aborting a pooled run kills it at once and leaves no process behind', async () => {
+    await fullPool();
+    const runId = newRunId('pooled-abort');
+    const controller = new AbortController();
+    const outcome = run(
+      `import subprocess\nsubprocess.Popen(["sh", "-c", "sleep 60; echo ${runId}"])\nwhile True:\n    pass`,
+      { runId, signal: controller.signal },
+      pool,
+    ).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    // The runner (run id in its command line since it took the job) and the shell.
+    await waitFor(() => processesWith(runId).length >= 2, 5000);
+    controller.abort();
+
+    expect(await outcome).toMatchObject({ name: 'AbortError' });
+    expect(processesWith(runId)).toEqual([]);
+  });
+
+  test('an idle pooled sandbox that dies is replaced', async () => {
+    const own = join(root, 'pool-replace');
+    const replacing = new LocalSandbox({ workRoot: own, poolSize: 1 });
+    try {
+      await replacing.warmUp();
+      const [bwrap] = processesWith(`${own}/pool-`)
+        .map(Number)
+        .sort((a, b) => a - b);
+      process.kill(bwrap, 'SIGKILL');
+      await waitFor(() => replacing.poolStatus().idle === 0, 5000);
+      await replacing.warmUp();
+
+      expect(replacing.poolStatus()).toMatchObject({ idle: 1, starting: 0 });
+      expect((await run('print(3)', {}, replacing)).logs.stdout.join('')).toBe('3\n');
+    } finally {
+      await replacing.close();
+    }
+  });
+
+  test("a new pool removes the folders a dead worker's pool left, and no one else's", async () => {
+    const own = join(root, 'pool-stale');
+    mkdirSync(own, { mode: 0o755 });
+    // A pid that surely belongs to no process any more: one that just ended.
+    const deadPid = spawnSync('true').pid;
+    const stale = join(own, `pool-${deadPid}-0123456789ab`);
+    const alive = join(own, `pool-${process.pid}-ba9876543210`);
+    for (const dir of [stale, alive]) mkdirSync(join(dir, 'workspace'), { recursive: true });
+    const fresh = new LocalSandbox({ workRoot: own, poolSize: 1 });
+    try {
+      await fresh.warmUp();
+
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(alive)).toBe(true);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test('close() kills the pooled sandboxes and removes their folders', async () => {
+    const own = join(root, 'pool-close');
+    const closing = new LocalSandbox({ workRoot: own, poolSize: 2 });
+    await closing.warmUp();
+    const bwraps = processesWith(`${own}/pool-`);
+    // Two bwraps (outside and inside the pid namespace) per pooled sandbox, and a runner under each.
+    expect(bwraps.length).toBe(4);
+    const tree = bwraps.flatMap((pid) => [pid, ...descendantsOf(Number(pid)).map(String)]);
+    expect(tree.length).toBeGreaterThanOrEqual(6);
+
+    await closing.close();
+
+    expect(tree.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(readdirSync(own).filter((name) => name.startsWith('pool-'))).toEqual([]);
+    await expect(run('1', {}, closing)).rejects.toBeInstanceOf(SandboxUnavailableError);
+  });
+});
+
+function descendantsOf(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const listed = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (listed) children = children.concat(listed.split(' ').map(Number));
+    }
+  } catch {
+    return [];
+  }
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
+}
