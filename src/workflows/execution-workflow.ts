@@ -7,6 +7,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -353,6 +354,8 @@ class Execution {
     const produced = new Map<string, ArtifactRef[]>();
     const running = new Map<string, Promise<void>>();
     const branching = plan.steps.length > 1;
+    // Executions started before steps ran in parallel replay one step at a time.
+    const parallel = patched('parallel-steps');
     let failure: { stepId: string; outcome: AttemptFailure } | null = null;
 
     const ancestors = (stepId: string, seen = new Set<string>()): Set<string> => {
@@ -385,6 +388,7 @@ class Execution {
     for (;;) {
       if (failure === null) {
         for (const step of order) {
+          if (!parallel && running.size > 0) break;
           if (produced.has(step.id) || running.has(step.id)) continue;
           if (!step.dependsOn.every((dependency) => produced.has(dependency))) continue;
           // In plan order a reused step comes before its dependents, so they start in this same pass.
