@@ -37,6 +37,7 @@ RUN apt-get update \
         python3-pandas \
         python3-numpy \
         python3-matplotlib \
+        python3-seccomp \
     && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production \

@@ -282,6 +282,7 @@ async function storeOutcome(
     results,
     files,
     usage: execution.usage,
+    messages: execution.messages ?? [],
   };
 }
 

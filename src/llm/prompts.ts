@@ -65,6 +65,7 @@ export function codePrompt(input: CodePromptInput): Prompt {
       'pandas, numpy and matplotlib are installed; there is no network.',
       'Save every chart with matplotlib as a PNG file in the working directory (plt.savefig), then plt.close().',
       'Print the findings a person needs, concisely.',
+      'To report progress or problems, you may `import ml` and call ml.info(text), ml.warn(text) or ml.error(text).',
       'Answer with the program in a single ```python code block.',
     ].join('\n'),
     user: [

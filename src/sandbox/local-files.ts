@@ -15,10 +15,15 @@ const runnerOutcomeSchema = z.object({
       text: z.string().optional(),
       html: z.string().optional(),
       markdown: z.string().optional(),
+      json: z.unknown().optional(),
       png: z.string().optional(),
       isMainResult: z.boolean(),
     }),
   ),
+  messages: z
+    .array(z.object({ level: z.enum(['debug', 'info', 'warning', 'error']), message: z.string() }))
+    .max(200)
+    .default([]),
   error: z.object({ name: z.string(), value: z.string(), traceback: z.string() }).nullable(),
   failure: z.enum(['CODE_ERROR', 'RESOURCE_EXHAUSTED']).nullable(),
   cpuMs: z.number().nonnegative(),
@@ -127,7 +132,8 @@ export async function placeFigures(
         result.png = name;
       }
     }
-    if (result.png !== undefined || result.text !== undefined || result.html !== undefined) placed.push(result);
+    const shown = [result.png, result.text, result.html, result.markdown, result.json];
+    if (shown.some((value) => value !== undefined)) placed.push(result);
   }
   return { results: placed, dropped };
 }

@@ -105,6 +105,7 @@ export interface LocalPoolStatus {
 
 type Verdict = Pick<RunnerOutcome, 'results' | 'error' | 'cpuMs' | 'peakMemoryBytes'> & {
   failure: SandboxFailure | null;
+  messages?: RunnerOutcome['messages'];
 };
 
 /**
@@ -292,6 +293,7 @@ export class LocalSandbox implements Sandbox {
       files,
       usage: { cpuMs: verdict.cpuMs, peakMemoryBytes: verdict.peakMemoryBytes, wallMs },
       truncated: { stdout: stdout.truncated, stderr: stderr.truncated },
+      messages: verdict.messages ?? [],
     };
   }
 

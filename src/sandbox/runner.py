@@ -331,6 +331,47 @@ def read_job():
     return json.loads(header), code.decode("utf-8", "replace")
 
 
+MAX_MESSAGES = 200
+MAX_MESSAGE_CHARS = 2000
+
+
+def make_display_module(results, messages, limit):
+    """The `ml` module the code may import: typed messages for the execution's log, and rich output.
+
+    ml.log/info/warn/error/success(message) add a message at a level; ml.json(value) and
+    ml.markdown(text) add a result, as a notebook's display() would.
+    """
+    module = types.ModuleType("ml")
+
+    def message_at(level):
+        def send(message, *args):
+            text = " ".join(str(part) for part in (message,) + args)
+            if len(messages) < MAX_MESSAGES:
+                messages.append({"level": level, "message": truncate(text, MAX_MESSAGE_CHARS)})
+
+        send.__name__ = level
+        return send
+
+    module.log = message_at("debug")
+    module.info = message_at("info")
+    module.warn = message_at("warning")
+    module.error = message_at("error")
+    module.success = message_at("info")
+
+    def show_json(value):
+        text = json.dumps(value, default=str)
+        if len(text) > limit:
+            raise ValueError("ml.json: the value is too large to show; write it to a file instead")
+        results.append({"json": json.loads(text), "isMainResult": False})
+
+    def show_markdown(text):
+        results.append({"markdown": truncate(str(text), limit), "isMainResult": False})
+
+    module.json = show_json
+    module.markdown = show_markdown
+    return module
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "cold"
     main_pid = os.getpid()
@@ -359,6 +400,8 @@ def main():
     figures.directory = job["figuresDir"]
     figures.max_count = job["maxFigures"]
     figures.results = results
+    messages = []
+    sys.modules["ml"] = make_display_module(results, messages, limit)
 
     sys.argv = [""]
     # Like a notebook: the workspace, not the runner's folder, is where `import` looks first.
@@ -401,7 +444,7 @@ def main():
         sys.stderr.write("Could not save the open figures: %r\n" % (exception,))
 
     flush_streams()
-    outcome = {"results": results, "error": error, "failure": failure}
+    outcome = {"results": results, "error": error, "failure": failure, "messages": messages}
     outcome.update(usage(cpu_before))
     with open(job["resultPath"], "w", encoding="utf-8") as handle:
         json.dump(outcome, handle, default=str)

@@ -77,6 +77,13 @@ export interface SandboxExecution {
   files: SandboxOutputFile[];
   usage: ResourceUsage;
   truncated: { stdout: boolean; stderr: boolean };
+  /** Typed messages the code sent with the `ml` helpers (local backend; E2B sends none). */
+  messages?: SandboxMessage[];
+}
+
+export interface SandboxMessage {
+  level: 'debug' | 'info' | 'warning' | 'error';
+  message: string;
 }
 
 /** Thrown when a sandbox cannot be started at all; transient, retried by Temporal. */

@@ -62,6 +62,19 @@ describe('code-only executions, without a model', () => {
     expect(events.at(-1)).toBe('EXECUTION_COMPLETED');
   });
 
+  test("the code's ml messages join the execution's messages", async () => {
+    const started = await harness.request('POST', '/api/executions', {
+      code: "import ml\nml.warn('3 rows had no date')\nml.info('loaded')",
+    });
+    const snapshot = await harness.waitForEnd(started.body.id);
+    expect(snapshot.messages).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ level: 'warning', message: '3 rows had no date', stepId: 'main' }),
+        expect.objectContaining({ level: 'info', message: 'loaded', stepId: 'main' }),
+      ]),
+    );
+  });
+
   test('multipart uploads work like JSON ones', async () => {
     const form = new FormData();
     form.append('code', "print(open('data.txt').read().upper())");

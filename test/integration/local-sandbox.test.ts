@@ -683,3 +683,30 @@ function descendantsOf(pid: number): number[] {
   }
   return children.flatMap((child) => [child, ...descendantsOf(child)]);
 }
+
+test('the ml helpers send typed messages and rich output', async () => {
+  const execution = await run(
+    [
+      'import ml',
+      "ml.info('loaded', 3, 'rows')",
+      "ml.warn('column b has gaps')",
+      "ml.error('could not parse dates')",
+      "ml.success('done')",
+      "ml.log('debugging detail')",
+      "ml.json({'rows': 3, 'columns': ['a', 'b']})",
+      "ml.markdown('**bold** finding')",
+    ].join('\n'),
+  );
+  expect(execution.error).toBeNull();
+  expect(execution.messages).toEqual([
+    { level: 'info', message: 'loaded 3 rows' },
+    { level: 'warning', message: 'column b has gaps' },
+    { level: 'error', message: 'could not parse dates' },
+    { level: 'info', message: 'done' },
+    { level: 'debug', message: 'debugging detail' },
+  ]);
+  expect(execution.results).toEqual([
+    { json: { rows: 3, columns: ['a', 'b'] }, isMainResult: false },
+    { markdown: '**bold** finding', isMainResult: false },
+  ]);
+});
