@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { lstat, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -18,6 +19,8 @@ const SHM_BYTES = 64 * 1024 ** 2;
 const EARLY_OUTPUT_CHARS = 4000;
 /** Room in a pooled runner's command line for the run id it takes. */
 const RUN_ID_ROOM = 200;
+const NICE_PATH = '/usr/bin/nice';
+const POOL_NICENESS = 19;
 /** If the outer bwrap outlives its killed inside this long, it is killed too. */
 const OUTER_KILL_DELAY_MS = 2000;
 
@@ -75,6 +78,7 @@ export class SandboxProcess {
   private onStdout: ((chunk: Buffer) => void) | null = null;
   private onStderr: ((chunk: Buffer) => void) | null = null;
   private disposed: Promise<void> | undefined;
+  private readonly niced: boolean;
 
   constructor(spec: SandboxProcessSpec) {
     this.dir = spec.dir;
@@ -96,9 +100,16 @@ export class SandboxProcess {
 
     let child: ChildProcess | null = null;
     let spawnError: NodeJS.ErrnoException | null = null;
+    // A pooled sandbox imports its libraries at the lowest priority, so that filling the pool does not
+    // slow the jobs running meanwhile; it gets normal priority back with its job. Only root may raise
+    // a priority again, so other workers fill the pool at normal priority.
+    this.niced = spec.mode === 'pool' && process.getuid?.() === 0;
     try {
       const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', 'pipe', spec.seccomp === null ? 'ignore' : 'pipe'];
-      child = spawn(spec.bwrapPath, args, {
+      const [command, commandArgs] = this.niced
+        ? [NICE_PATH, ['-n', String(POOL_NICENESS), spec.bwrapPath, ...args]]
+        : [spec.bwrapPath, args];
+      child = spawn(command, commandArgs, {
         stdio,
         env: {},
         cwd: '/',
@@ -171,6 +182,7 @@ export class SandboxProcess {
 
   /** Sends the job; the runner starts it once stdin ends. */
   send(job: object, code: string): void {
+    if (this.niced && this.child?.pid !== undefined) restorePriority(this.child.pid);
     this.child?.stdin?.end(`${JSON.stringify(job)}\n${code}`);
   }
 
@@ -208,6 +220,30 @@ export class SandboxProcess {
   private keepEarly(chunk: Buffer): void {
     this.early = (this.early + chunk.toString()).slice(-EARLY_OUTPUT_CHARS);
   }
+}
+
+/** Gives every thread of `pid` and of its descendants normal priority again. */
+function restorePriority(pid: number): void {
+  for (const process_ of [pid, ...descendantsOf(pid)]) {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${process_}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const task of tasks) {
+      try {
+        setPriority(Number(task), 0);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+  }
+}
+
+function descendantsOf(pid: number): number[] {
+  const children = childrenOf(pid);
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
 }
 
 function childrenOf(pid: number): number[] {

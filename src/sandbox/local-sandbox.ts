@@ -42,10 +42,16 @@ const DISK_POLL_MS = 250;
 /** More entries than this in the workspace ends the run, like running out of inodes would. */
 const MAX_WORKSPACE_ENTRIES = 10_000;
 /**
- * A pool refills when the job that took a sandbox ends, or this long after it started. Starting a
+ * A pool refills this long after a job started when that job is the only one running. Starting a
  * sandbox (namespaces, a second of imports) right beside a short job would slow it on a small host.
  */
 const REFILL_DELAY_MS = 1000;
+/**
+ * After a job, the pool refills only once no job has started for this long: under a steady stream of
+ * short jobs the refills (a second of imports each) would take the CPU those jobs need, so the jobs
+ * run cold instead, and the pool fills again in the next lull.
+ */
+const QUIET_MS = 1000;
 /** A pooled sandbox that takes longer than this to import its libraries is given up. */
 const POOL_START_TIMEOUT_MS = 120_000;
 const MAX_REFILL_BACKOFF_MS = 30_000;
@@ -138,6 +144,7 @@ export class LocalSandbox implements Sandbox {
   private starting = 0;
   private refillFailures = 0;
   private refillRetry: NodeJS.Timeout | undefined;
+  private quietTimer: NodeJS.Timeout | undefined;
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private closed = false;
 
@@ -191,6 +198,7 @@ export class LocalSandbox implements Sandbox {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.refillRetry);
+    clearTimeout(this.quietTimer);
     this.settleWaiters(new SandboxUnavailableError('The local sandbox is closed'));
     for (const proc of this.live) proc.kill('closed');
     // A run removes its own folder once it is done with it; idle ones are removed here.
@@ -202,9 +210,12 @@ export class LocalSandbox implements Sandbox {
   private async runTracked(request: SandboxRunRequest): Promise<SandboxExecution> {
     const host = await this.prepare();
     this.assertOpen();
+    clearTimeout(this.quietTimer);
     const pooled = this.takeIdle();
     const proc = pooled ?? (await this.startProcess(host, 'cold', request.runId));
-    const refillTimer = this.poolSize > 0 ? setTimeout(() => this.refill(), REFILL_DELAY_MS) : undefined;
+    // A long job alone may have the pool refilled beside it; a crowd of jobs needs the CPU itself.
+    const refillTimer =
+      this.poolSize > 0 ? setTimeout(() => this.runs.size <= 1 && this.refill(), REFILL_DELAY_MS) : undefined;
     try {
       return await this.execute(request, proc);
     } finally {
@@ -215,7 +226,7 @@ export class LocalSandbox implements Sandbox {
       await proc.ended;
       if (pooled) this.discard(proc);
       else await proc.dispose().finally(() => this.live.delete(proc));
-      this.refill();
+      this.refillWhenQuiet();
     }
   }
 
@@ -461,6 +472,13 @@ export class LocalSandbox implements Sandbox {
       this.discard(proc);
     }
     return undefined;
+  }
+
+  private refillWhenQuiet(): void {
+    if (this.poolSize === 0) return;
+    clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => this.refill(), QUIET_MS);
+    this.quietTimer.unref();
   }
 
   /** Starts pooled sandboxes until the pool (with those starting) is full again. */

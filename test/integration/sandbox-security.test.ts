@@ -114,7 +114,7 @@ function sandboxTrees(): { pool: boolean; members: string[] }[] {
       // Gone while listing.
     }
   }
-  const trees = new Map<number, { pool: boolean; members: string[] }>();
+  const trees = new Map<number, { pool: boolean; members: string[]; foreign: boolean; idleRunner: boolean }>();
   for (const [pid, cmdline] of cmdlineOf) {
     // The outermost bwrap between this process and pid, if pid descends from us through one.
     let outer: number | null = null;
@@ -125,13 +125,23 @@ function sandboxTrees(): { pool: boolean; members: string[] }[] {
     }
     if (current !== process.pid || outer === null) continue;
     const bwrapCmdline = cmdlineOf.get(outer) ?? '';
-    const tree = trees.get(outer) ?? { pool: bwrapCmdline.endsWith(' /.runner/runner.py pool'), members: [] };
+    const tree = trees.get(outer) ?? {
+      pool: bwrapCmdline.endsWith(' /.runner/runner.py pool'),
+      members: [],
+      foreign: false,
+      idleRunner: false,
+    };
     trees.set(outer, tree);
-    // A pooled sandbox waiting for its job is bwrap, bwrap's init (the same command line) and the runner.
-    if (cmdline !== bwrapCmdline && cmdline !== IDLE_RUNNER) tree.pool = false;
+    // A pooled sandbox waiting for its job is bwrap, bwrap's init (the same command line) and the runner;
+    // while it still imports, its libraries may start short helpers (`uname -p`) of their own.
+    if (cmdline === IDLE_RUNNER) tree.idleRunner = true;
+    else if (cmdline !== bwrapCmdline) tree.foreign = true;
     tree.members.push(`${pid} ${cmdline.slice(0, 160)}`);
   }
-  return [...trees.values()];
+  return [...trees.values()].map(({ pool, members, foreign, idleRunner }) => ({
+    pool: pool && (!foreign || idleRunner),
+    members,
+  }));
 }
 
 /** Processes that no idle pooled sandbox accounts for: those of a run that should have ended. */
