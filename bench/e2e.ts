@@ -16,15 +16,11 @@ import { loadConfig } from '../src/config';
 import { freePort, startDevServer } from '../src/dev/temporal-dev-server';
 import { ArtifactStore } from '../src/storage/artifact-store';
 import { createExecutionWorker } from '../src/worker';
+import { percentile } from './stats';
 
 const RUNS = Number(process.argv[2] ?? 20);
 const WARMUP = 2;
 const SPACED_MS = 1500;
-
-function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)];
-}
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config';
 import { freePort, startDevServer } from '../src/dev/temporal-dev-server';
 import type { ExecutionSnapshot } from '../src/domain/types';
 import { ArtifactStore } from '../src/storage/artifact-store';
+import { percentile } from './stats';
 
 const LATENCY_RUNS = 20;
 /** BENCH_VARIANTS=1,3 runs only those (1-based). */
@@ -51,8 +52,6 @@ const ALL_VARIANTS: Variant[] = [
   },
 ];
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))];
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
 function memoryOf(pid: number): { rssMb: number; peakMb: number } {

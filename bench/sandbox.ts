@@ -12,6 +12,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalSandbox } from '../src/sandbox/local-sandbox';
+import { percentile } from './stats';
 
 const RUNS = Number(process.argv[2] ?? 30);
 const WARMUP = 3;
@@ -46,11 +47,6 @@ const JOBS: Job[] = [
 ];
 
 type Mode = 'bare python3' | 'sandbox, cold' | 'sandbox, warm pool';
-
-function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)];
-}
 
 function salesCsv(rows: number): string {
   const regions = ['north', 'south', 'east', 'west', 'central'];

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorType } from '../domain/errors';
+import { relativePathProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
 import type { ArtifactRef, ExecuteOutcome, Plan, PlanStep, RunResult, TokenUsage } from '../domain/types';
 import { LlmError, type LlmClient } from '../llm/llm-client';
@@ -251,8 +252,16 @@ async function storeOutcome(
   outputDir: string,
 ): Promise<ExecuteOutcome> {
   const scope = `steps/${input.stepId}/${input.attempt}`;
+  // Hidden files and the like are not kept: the store takes plain names and relative paths only.
+  const notes: string[] = [];
+  const keepable = execution.files.filter((file) => {
+    const problem = relativePathProblem(file.name);
+    if (problem !== null)
+      notes.push(`[sandbox] the written file ${JSON.stringify(file.name)} was not kept: it ${problem}`);
+    return problem === null;
+  });
   const files = await Promise.all(
-    execution.files.map((file) => store.putFile(input.executionId, scope, file.name, file.path)),
+    keepable.map((file) => store.putFile(input.executionId, scope, file.name, file.path)),
   );
   const results: RunResult[] = [];
   for (const result of execution.results) {
@@ -278,7 +287,7 @@ async function storeOutcome(
     errorType: execution.failure ?? (execution.error ? ErrorType.CODE_ERROR : null),
     error: execution.error,
     stdout: clipText(execution.logs.stdout.join(''), MAX_STDOUT_CHARS),
-    stderr: clipText(execution.logs.stderr.join(''), MAX_STDERR_CHARS),
+    stderr: clipText([...execution.logs.stderr, ...notes.map((note) => `${note}\n`)].join(''), MAX_STDERR_CHARS),
     results,
     files,
     usage: execution.usage,

@@ -23,6 +23,7 @@ import {
   type SandboxOutputFile,
   type SandboxRunRequest,
 } from './types';
+import { abortError, assertInputName } from './input-names';
 
 /** Where the inputs go and the code runs, inside the E2B sandbox. */
 export const E2B_WORKSPACE = '/home/user/workspace';
@@ -164,7 +165,7 @@ export class E2bSandbox implements Sandbox {
   async run(request: SandboxRunRequest): Promise<SandboxExecution> {
     if (request.signal?.aborted) throw abortError(request.signal);
     if (this.closed) throw new SandboxUnavailableError('The E2B sandbox backend is closed');
-    for (const file of request.files) assertPlainName(file.name);
+    for (const file of request.files) assertInputName(file.name);
     const control = new RunControl();
     const onAbort = (): void => control.stop('abort');
     request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -506,18 +507,6 @@ function sameFile(before: EntryInfo | undefined, after: EntryInfo): boolean {
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
-}
-
-function assertPlainName(name: string): void {
-  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name) || name.includes('..')) {
-    throw new Error(`Refusing input file name ${JSON.stringify(name)}: not a plain file name`);
-  }
-}
-
-function abortError(signal: AbortSignal | undefined): Error {
-  const error = new Error('The sandbox run was aborted', { cause: signal?.reason });
-  error.name = 'AbortError';
-  return error;
 }
 
 function assertNever(value: never): never {

@@ -52,6 +52,11 @@ export async function placeInputs(
   const stamps = new Map<string, FileStamp>();
   for (const file of files) {
     const target = join(workspace, file.name);
+    // Files handed on from earlier steps may sit in subfolders, made here with the sandbox's owner.
+    await mkdir(dirname(target), { recursive: true });
+    if (uid !== null) {
+      for (let folder = dirname(target); folder !== workspace; folder = dirname(folder)) await chown(folder, uid, uid);
+    }
     // A clone where the file system can, a copy otherwise: never a hard link, which the code could write through.
     await copyFile(file.path, target, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
     if (uid !== null) await chown(target, uid, uid);

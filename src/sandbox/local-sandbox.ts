@@ -30,6 +30,7 @@ import {
   type SandboxLimits,
   type SandboxRunRequest,
 } from './types';
+import { abortError, assertInputName } from './input-names';
 
 const DEFAULT_PYTHON = '/usr/bin/python3';
 const DEFAULT_BWRAP = '/usr/bin/bwrap';
@@ -165,7 +166,7 @@ export class LocalSandbox implements Sandbox {
   async run(request: SandboxRunRequest): Promise<SandboxExecution> {
     if (request.signal?.aborted) throw abortError(request.signal);
     this.assertOpen();
-    for (const file of request.files) assertPlainName(file.name);
+    for (const file of request.files) assertInputName(file.name);
     const running = this.runTracked(request);
     this.runs.add(running);
     try {
@@ -600,18 +601,6 @@ function limitSignalOf(end: ProcessEnd): string | null {
   const byCode: Record<number, string> = { 137: 'SIGKILL', 152: 'SIGXCPU', 153: 'SIGXFSZ' };
   if (end.exitCode !== null && byCode[end.exitCode]) return byCode[end.exitCode];
   return end.signal;
-}
-
-function assertPlainName(name: string): void {
-  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name) || name.includes('..')) {
-    throw new Error(`Refusing input file name ${JSON.stringify(name)}: not a plain file name`);
-  }
-}
-
-function abortError(signal: AbortSignal | undefined): Error {
-  const error = new Error('The sandbox run was aborted', { cause: signal?.reason });
-  error.name = 'AbortError';
-  return error;
 }
 
 function asError(error: unknown): Error {

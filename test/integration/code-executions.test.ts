@@ -1,26 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { base64, Harness } from '../support/harness';
-
-/** Processes whose command line mentions `marker` (our sandbox runs carry the execution id). */
-function processesMentioning(marker: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
-      .split('\n')
-      .filter((line) => line.trim() !== '' && !line.includes('pgrep'));
-  } catch {
-    return [];
-  }
-}
+import { base64, useHarness } from '../support/harness';
+import { processesMentioning } from '../support/processes';
 
 describe('code-only executions, without a model', () => {
-  const harness = new Harness({ model: false, env: { MAX_UPLOAD_BYTES: '4096' } });
-
-  beforeAll(async () => {
-    await harness.start();
-  });
-  afterAll(async () => {
-    await harness.stop();
-  });
+  const harness = useHarness({ model: false, env: { MAX_UPLOAD_BYTES: '4096' } });
 
   test('POST then GET shows succeeded with stdout and the written files', async () => {
     const code = [

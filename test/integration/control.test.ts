@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import type { ExecutionInput, ExecutionSnapshot } from '../../src/domain/types';
 import {
   WORKFLOW_TYPE,
@@ -9,36 +8,16 @@ import {
   statusQuery,
 } from '../../src/workflows/messages';
 import { answer } from '../support/fake-model';
-import { Harness } from '../support/harness';
+import { useHarness } from '../support/harness';
+import { processesMentioning } from '../support/processes';
 import { readEvents } from '../support/sse';
 
 const SLOW_CODE = "import time\nprint('tick', flush=True)\ntime.sleep(2)\nprint('tock')";
 
-function processesMentioning(marker: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
-      .split('\n')
-      .filter((line) => line.trim() !== '' && !line.includes('pgrep'));
-  } catch {
-    return [];
-  }
-}
-
 const events = (snapshot: ExecutionSnapshot) => snapshot.timeline.map((event) => event.event);
 
 describe('controlling executions', () => {
-  const harness = new Harness();
-
-  beforeAll(async () => {
-    await harness.start();
-  });
-  afterAll(async () => {
-    await harness.stop();
-  });
-  afterEach(() => {
-    expect(harness.fake.problems).toEqual([]);
-    harness.fake.reset();
-  });
+  const harness = useHarness();
 
   const start = async (body: Record<string, unknown>) => {
     const response = await harness.request('POST', '/api/executions', body);

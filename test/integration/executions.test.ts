@@ -1,5 +1,5 @@
 import { answer } from '../support/fake-model';
-import { base64, Harness } from '../support/harness';
+import { base64, useHarness } from '../support/harness';
 
 const SALES_CSV = [
   'month,region,revenue',
@@ -24,18 +24,7 @@ const GOOD_CODE = [
 ].join('\n');
 
 describe('executions with a model', () => {
-  const harness = new Harness();
-
-  beforeAll(async () => {
-    await harness.start();
-  });
-  afterAll(async () => {
-    await harness.stop();
-  });
-  afterEach(() => {
-    expect(harness.fake.problems).toEqual([]);
-    harness.fake.reset();
-  });
+  const harness = useHarness();
 
   test('the sync API answers a CSV question with a plot and an analysis', async () => {
     harness.fake.script(

@@ -207,6 +207,17 @@ test('an input the code rewrites is collected', async () => {
   expect(readFileSync(csv, 'utf8')).toBe('a\n1\n');
 });
 
+test('an input in a subfolder (a file an earlier step wrote there) is placed there', async () => {
+  const csv = join(root, 'nested.csv');
+  writeFileSync(csv, 'a\n1\n');
+  const execution = await run("print(open('out/deeper/nested.csv').read())", {
+    files: [{ name: 'out/deeper/nested.csv', path: csv }],
+  });
+  expect(execution.error).toBeNull();
+  expect(execution.logs.stdout.join('')).toBe('a\n1\n\n');
+  expect(execution.files).toEqual([]);
+});
+
 test('input names that are not plain file names are refused', async () => {
   await expect(run('1', { files: [{ name: '../escape.csv', path: '/etc/hostname' }] })).rejects.toThrow(
     /not a plain file name/,

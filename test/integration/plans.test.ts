@@ -1,6 +1,6 @@
 import type { ExecutionSnapshot } from '../../src/domain/types';
 import { answer } from '../support/fake-model';
-import { base64, Harness } from '../support/harness';
+import { base64, useHarness } from '../support/harness';
 
 /** Prints when it starts and ends, so overlapping runs can be seen. */
 const timed = (body: string) =>
@@ -34,18 +34,7 @@ const CODE = {
 };
 
 describe('plans with several steps', () => {
-  const harness = new Harness();
-
-  beforeAll(async () => {
-    await harness.start();
-  });
-  afterAll(async () => {
-    await harness.stop();
-  });
-  afterEach(() => {
-    expect(harness.fake.problems).toEqual([]);
-    harness.fake.reset();
-  });
+  const harness = useHarness();
 
   test('independent steps run in parallel and pass their files on', async () => {
     harness.fake.script(
@@ -132,6 +121,33 @@ describe('plans with several steps', () => {
           .map((event) => `  ${event.seq} ${event.type} ${event.event} ${event.stepId ?? ''} ${event.description}`)
           .join('\n'),
     );
+  });
+
+  test('files written in subfolders reach the dependent steps; hidden files are left out with a note', async () => {
+    harness.fake.script(
+      answer.codeForStep({
+        write:
+          "import os\nos.makedirs('out', exist_ok=True)\nopen('out/data.csv', 'w').write('x\\n1\\n')\nopen('.hidden', 'w').write('s')",
+        read: "print(open('out/data.csv').read().strip())",
+      }),
+      answer.codeForStep({ read: "print(open('out/data.csv').read().strip())" }),
+      answer.analysis('Read it.'),
+    );
+    const started = await harness.request('POST', '/api/executions', {
+      task: 'Write, then read.',
+      plan: {
+        steps: [
+          { id: 'write', title: 'Write', dependsOn: [] },
+          { id: 'read', title: 'Read', dependsOn: ['write'] },
+        ],
+      },
+    });
+    const done = await harness.waitForEnd(started.body.id);
+    expect(done.status).toBe('succeeded');
+    const [write, read] = done.steps;
+    expect(write.attempts[0].files.map((file) => file.name)).toEqual(['out/data.csv']);
+    expect(write.attempts[0].stderr).toContain('".hidden" was not kept');
+    expect(read.attempts[0].stdout).toBe('x\n1\n');
   });
 
   test('a retry is refused for an unknown step or a running execution', async () => {

@@ -1,6 +1,6 @@
 import type { ExecutionSnapshot } from '../../src/domain/types';
 import { answer } from '../support/fake-model';
-import { Harness } from '../support/harness';
+import { useHarness } from '../support/harness';
 
 const recoveries = (snapshot: ExecutionSnapshot) =>
   snapshot.timeline
@@ -16,19 +16,8 @@ const TWO_STEPS = {
 
 describe('recovery strategies and budgets', () => {
   // The fake model is priced so that one call costs a few cents.
-  const harness = new Harness({
+  const harness = useHarness({
     env: { MODEL_PRICES: JSON.stringify({ 'fake-model': { prompt: 100, completion: 100 } }) },
-  });
-
-  beforeAll(async () => {
-    await harness.start();
-  });
-  afterAll(async () => {
-    await harness.stop();
-  });
-  afterEach(() => {
-    expect(harness.fake.problems).toEqual([]);
-    harness.fake.reset();
   });
 
   const run = async (body: Record<string, unknown>) => {

@@ -461,20 +461,23 @@ describe.each([
     expect(readFileSync(csv, 'utf8')).toBe('a\n1\n');
   });
 
-  test.each(['../x', '/etc/x', 'a/../../b', '..', 'a/b'])('uploaded name %p is refused', async (name) => {
-    const outputDir = newOutputDir();
-    const before = readdirSync(root).sort();
-    const status = sandbox().poolStatus();
+  test.each(['../x', '/etc/x', 'a/../../b', '..', 'a//b', '.bashrc', 'a/.ssh/x'])(
+    'uploaded name %p is refused',
+    async (name) => {
+      const outputDir = newOutputDir();
+      const before = readdirSync(root).sort();
+      const status = sandbox().poolStatus();
 
-    await expect(run('print(1)', { files: [{ name, path: hostSecretFile }], outputDir }, sandbox())).rejects.toThrow(
-      /not a plain file name/,
-    );
-    expect(readdirSync(outputDir)).toEqual([]);
-    expect(readdirSync(root).sort()).toEqual(before);
-    expect(existsSync('/etc/x')).toBe(false);
-    // Refused before a sandbox was taken from the pool.
-    expect(sandbox().poolStatus().idle).toBe(status.idle);
-  });
+      await expect(run('print(1)', { files: [{ name, path: hostSecretFile }], outputDir }, sandbox())).rejects.toThrow(
+        /not a plain file name/,
+      );
+      expect(readdirSync(outputDir)).toEqual([]);
+      expect(readdirSync(root).sort()).toEqual(before);
+      expect(existsSync('/etc/x')).toBe(false);
+      // Refused before a sandbox was taken from the pool.
+      expect(sandbox().poolStatus().idle).toBe(status.idle);
+    },
+  );
 });
 
 test("two concurrent runs cannot read each other's files by any path", async () => {

@@ -1,4 +1,4 @@
-import { Harness } from '../support/harness';
+import { useHarness } from '../support/harness';
 
 /**
  * A worker process killed outright (SIGKILL) in the middle of a sandbox step: Temporal notices the
@@ -6,14 +6,7 @@ import { Harness } from '../support/harness';
  * ends once, with one recorded attempt.
  */
 describe('a worker killed during a step', () => {
-  const harness = new Harness({ model: false, worker: false });
-
-  beforeAll(async () => {
-    await harness.start();
-  });
-  afterAll(async () => {
-    await harness.stop();
-  });
+  const harness = useHarness({ model: false, worker: false });
 
   test('the step runs again on another worker and the execution finishes once', async () => {
     const first = await harness.spawnWorker();

@@ -192,3 +192,22 @@ export class Harness {
 }
 
 export const base64 = (text: string) => Buffer.from(text).toString('base64');
+
+/**
+ * A harness for the enclosing test file or `describe`: started before its tests, stopped after them,
+ * and after each test the fake model must have had no unscripted or mistaken call.
+ */
+export function useHarness(options?: HarnessOptions): Harness {
+  const harness = new Harness(options);
+  beforeAll(async () => {
+    await harness.start();
+  });
+  afterAll(async () => {
+    await harness.stop();
+  });
+  afterEach(() => {
+    expect(harness.fake.problems).toEqual([]);
+    harness.fake.reset();
+  });
+  return harness;
+}
