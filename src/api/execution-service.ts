@@ -83,6 +83,8 @@ interface Memo {
 
 const EXECUTION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const QUERY_TIMEOUT_MS = 5000;
+/** Updates are answered by a worker; without one the request would hang. */
+const UPDATE_TIMEOUT_MS = 15_000;
 const MEMO_TASK_CHARS = 500;
 
 /**
@@ -277,8 +279,15 @@ export class ExecutionService {
       throw invalidTransition(`the execution is ${status}`, { status });
     }
     try {
-      return await send();
+      return await withTimeout(send(), UPDATE_TIMEOUT_MS);
     } catch (error) {
+      if (error instanceof QueryTimeout) {
+        throw new HttpError(
+          503,
+          'WORKER_UNAVAILABLE',
+          'No worker took the request in time: is a worker running for this task queue?',
+        );
+      }
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
         if (error.cause.type === 'INVALID_STATE_TRANSITION') {
           throw invalidTransition(error.cause.message, { status: await this.status(id) });
