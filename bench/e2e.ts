@@ -7,15 +7,12 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
 import { freePort, startDevServer } from '../src/dev/temporal-dev-server';
-import { ArtifactStore } from '../src/storage/artifact-store';
 import { createExecutionWorker } from '../src/worker';
+import { startGateway } from '../test/support/gateway';
 import { percentile } from './stats';
 
 const RUNS = Number(process.argv[2] ?? 20);
@@ -37,15 +34,7 @@ async function main(): Promise<void> {
   const running = worker.run();
   const clientConnection = await Connection.connect({ address: server.address });
   const client = new Client({ connection: clientConnection });
-  const app = createApp({
-    client,
-    store: new ArtifactStore(path.join(dataDir, 'artifacts')),
-    config,
-    logger: pino({ level: 'silent' }),
-  });
-  const http = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => http.once('listening', resolve));
-  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const { server: http, baseUrl: base } = await startGateway(client, config);
 
   const once = async (): Promise<number> => {
     const started = performance.now();

@@ -11,15 +11,12 @@
 import { Client, Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
 import { freePort, startDevServer } from '../src/dev/temporal-dev-server';
 import type { ExecutionSnapshot } from '../src/domain/types';
-import { ArtifactStore } from '../src/storage/artifact-store';
+import { startGateway } from '../test/support/gateway';
 import { percentile } from './stats';
 
 const LATENCY_RUNS = 20;
@@ -96,15 +93,7 @@ async function main(): Promise<void> {
       const env = { ...baseEnv, ...variant.env };
       const config = loadConfig(env);
       const worker = await startWorker(env);
-      const app = createApp({
-        client,
-        store: new ArtifactStore(path.join(dataDir, 'artifacts')),
-        config,
-        logger: pino({ level: 'silent' }),
-      });
-      const http = app.listen(0, '127.0.0.1');
-      await new Promise((resolve) => http.once('listening', resolve));
-      const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      const { server: http, baseUrl: base } = await startGateway(client, config);
       const submit = async () => {
         const response = await fetch(`${base}/api/executions`, {
           method: 'POST',

@@ -20,18 +20,16 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-dev-server';
 import type { ExecutionStatus } from '../src/domain/status';
 import type { ExecutionSnapshot } from '../src/domain/types';
-import { ArtifactStore } from '../src/storage/artifact-store';
 import { createExecutionWorker } from '../src/worker';
 import { cancelSignal, inputUpdate, pauseUpdate, resumeUpdate, snapshotQuery } from '../src/workflows/messages';
+import { SALES_CSV } from '../test/support/data';
+import { startGateway } from '../test/support/gateway';
 import { answer, FakeModel, type Reply } from '../test/support/fake-model';
 
 const HISTORIES_DIR = path.resolve(__dirname, '../test/fixtures/histories');
@@ -39,16 +37,6 @@ const HISTORIES_DIR = path.resolve(__dirname, '../test/fixtures/histories');
 const IDENTITY = 'record-histories';
 const TASK_QUEUE = 'record-histories';
 const EXECUTION_TIMEOUT_MS = 120_000;
-
-const SALES_CSV = [
-  'month,region,revenue',
-  '2024-01,North,100',
-  '2024-01,South,120',
-  '2024-02,North,150',
-  '2024-02,South,125',
-  '2024-03,North,210',
-  '2024-03,South,130',
-].join('\n');
 
 const salesFile = { name: 'sales.csv', content: Buffer.from(SALES_CSV).toString('base64') };
 
@@ -353,16 +341,9 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       identity: IDENTITY,
     });
-    const app = createApp({
-      client,
-      store: new ArtifactStore(path.join(dataDir, 'artifacts')),
-      config,
-      logger: pino({ level: 'silent' }),
-    });
-    http = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    const baseUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const gateway = await startGateway(client, config);
+    http = gateway.server;
+    const baseUrl = gateway.baseUrl;
     const runTag = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
     const context: Context = {

@@ -52,7 +52,7 @@ const REFILL_DELAY_MS = 1000;
  * short jobs the refills (a second of imports each) would take the CPU those jobs need, so the jobs
  * run cold instead, and the pool fills again in the next lull.
  */
-const QUIET_MS = 1000;
+const QUIET_MS = 500;
 /** A pooled sandbox that takes longer than this to import its libraries is given up. */
 const POOL_START_TIMEOUT_MS = 120_000;
 const MAX_REFILL_BACKOFF_MS = 30_000;

@@ -1,15 +1,6 @@
+import { SALES_CSV } from '../support/data';
 import { answer } from '../support/fake-model';
 import { base64, useHarness } from '../support/harness';
-
-const SALES_CSV = [
-  'month,region,revenue',
-  '2024-01,North,100',
-  '2024-01,South,120',
-  '2024-02,North,150',
-  '2024-02,South,125',
-  '2024-03,North,210',
-  '2024-03,South,130',
-].join('\n');
 
 const GOOD_CODE = [
   'import pandas as pd',

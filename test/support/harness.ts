@@ -3,16 +3,13 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { createApp } from '../../src/api/app';
 import { loadConfig, type Config } from '../../src/config';
 import type { ExecutionSnapshot } from '../../src/domain/types';
-import { ArtifactStore } from '../../src/storage/artifact-store';
 import { createExecutionWorker } from '../../src/worker';
 import { FakeModel } from './fake-model';
+import { startGateway } from './gateway';
 
 let runtimeInstalled = false;
 
@@ -92,16 +89,9 @@ export class Harness {
     if (this.options.worker ?? true) await this.startWorker();
     this.clientConnection = await Connection.connect({ address });
     this.client = new Client({ connection: this.clientConnection, namespace: this.config.temporal.namespace });
-    const app = createApp({
-      client: this.client,
-      store: new ArtifactStore(path.join(this.dataDir, 'artifacts')),
-      config: this.config,
-      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    });
-    this.server = await new Promise<Server>((resolve) => {
-      const server = app.listen(0, '127.0.0.1', () => resolve(server));
-    });
-    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const gateway = await startGateway(this.client, this.config, process.env.TEST_LOG_LEVEL);
+    this.server = gateway.server;
+    this.baseUrl = gateway.baseUrl;
     return this;
   }
 
