@@ -222,6 +222,172 @@ const RECORDINGS: Recording[] = [
     },
     check: expectAttempts('failed,succeeded'),
   },
+  // Recorded before the core was reshaped into pure deciders: each proves that the reshaped code still
+  // replays that path as the earlier code wrote it.
+  {
+    name: 'budget-raised',
+    expected: 'succeeded',
+    drive: async ({ client, fake, submit }) => {
+      fake.script(answer.plan(), answer.code(TOTAL_CODE), answer.analysis('Total revenue is 835.'));
+      const id = await submit('budget-raised', {
+        task: 'What is the total revenue?',
+        files: [salesFile],
+        options: { model: 'gpt-4o', budgetUsd: 0.000001 },
+      });
+      const handle = client.workflow.getHandle(id);
+      await waitForSnapshot(handle, (snapshot) => snapshot.awaiting?.kind === 'budget');
+      await handle.executeUpdate(inputUpdate, { args: [{ approve: true, input: { budgetUsd: 10 } }] });
+      return id;
+    },
+    check: expectAttempts('succeeded'),
+  },
+  {
+    name: 'budget-stopped',
+    expected: 'cancelled',
+    drive: async ({ client, submit }) => {
+      const id = await submit('budget-stopped', {
+        task: 'What is the total revenue?',
+        options: { model: 'gpt-4o', budgetUsd: 0.000001 },
+      });
+      const handle = client.workflow.getHandle(id);
+      await waitForSnapshot(handle, (snapshot) => snapshot.awaiting?.kind === 'budget');
+      await handle.executeUpdate(inputUpdate, { args: [{ approve: false }] });
+      return id;
+    },
+  },
+  {
+    name: 'skipped',
+    expected: 'succeeded',
+    drive: async ({ fake, submit }) => {
+      // a fails and is skipped with its dependent b; c fails and is skipped, but its dependent d runs.
+      const byStep = {
+        a: "raise ValueError('a broke')",
+        b: "print('b must not run')",
+        c: "raise ValueError('c broke')",
+        d: "print('d ran')",
+      };
+      fake.script(answer.codeForStep(byStep), answer.codeForStep(byStep), answer.codeForStep(byStep));
+      fake.script(answer.analysis('Only d ran.'));
+      const skip = (dependents: 'skip' | 'run') => ({ CODE_ERROR: { strategy: 'skip', dependents } });
+      return submit('skipped', {
+        task: 'Run what can run.',
+        plan: {
+          steps: [
+            { id: 'a', title: 'A', recovery: skip('skip') },
+            { id: 'b', title: 'B', dependsOn: ['a'] },
+            { id: 'c', title: 'C', recovery: skip('run') },
+            { id: 'd', title: 'D', dependsOn: ['c'] },
+          ],
+        },
+      });
+    },
+    check: (snapshot) => {
+      const statuses = snapshot.steps.map((step) => `${step.id}:${step.status}`).join(',');
+      return statuses === 'a:skipped,b:skipped,c:skipped,d:succeeded' ? null : `steps ended [${statuses}]`;
+    },
+  },
+  {
+    name: 'aborted',
+    expected: 'failed',
+    drive: async ({ submit }) =>
+      submit('aborted', {
+        code: "raise ValueError('stop here')",
+        options: { maxAttempts: 3, recovery: { CODE_ERROR: { strategy: 'abort' } } },
+      }),
+    check: expectAttempts('failed'),
+  },
+  {
+    name: 'fallback-code',
+    expected: 'succeeded',
+    drive: async ({ submit }) =>
+      submit('fallback-code', {
+        code: "raise ValueError('primary broke')",
+        options: { recovery: { CODE_ERROR: { strategy: 'fallback', code: "print('fallback ran')" } } },
+      }),
+    check: expectAttempts('failed,succeeded'),
+  },
+  {
+    name: 'fallback-model',
+    expected: 'succeeded',
+    drive: async ({ fake, submit }) => {
+      fake.script(
+        answer.plan(),
+        answer.code("raise ValueError('first model broke')"),
+        answer.code("print('second model ran')"),
+        answer.analysis('The second model did it.'),
+      );
+      return submit('fallback-model', {
+        task: 'Print something.',
+        options: { recovery: { CODE_ERROR: { strategy: 'fallback', model: 'fake-model-large' } } },
+      });
+    },
+    check: expectAttempts('failed,succeeded'),
+  },
+  {
+    name: 'retry-backoff',
+    expected: 'succeeded',
+    drive: async ({ fake, submit }) => {
+      fake.script(
+        answer.plan(),
+        answer.code("raise RuntimeError('flaky')"),
+        answer.code("print('steady')"),
+        answer.analysis('It ran on the second program.'),
+      );
+      return submit('retry-backoff', {
+        task: 'Run until it works.',
+        options: {
+          maxAttempts: 3,
+          recovery: { CODE_ERROR: { strategy: 'retry', maxRetries: 1, backoffMs: 200 } },
+        },
+      });
+    },
+    check: expectAttempts('failed,failed,succeeded'),
+  },
+  {
+    name: 'deadline',
+    expected: 'timed_out',
+    drive: async ({ submit }) =>
+      submit('deadline', { code: slowCode(30), options: { timeoutMs: 3000, stepTimeoutMs: 60_000 } }),
+  },
+  {
+    name: 'input-timeout',
+    expected: 'timed_out',
+    drive: async ({ fake, submit }) => {
+      fake.script(answer.plan());
+      return submit('input-timeout', {
+        task: 'Wait for an approval that never comes.',
+        options: { requireApproval: true, inputTimeoutMs: 1000 },
+      });
+    },
+  },
+  {
+    name: 'failing-branch',
+    expected: 'failed',
+    drive: async ({ fake, submit }) => {
+      // b's model call is refused for good while a runs in the sandbox.
+      const byStep = { a: slowCode(3), b: { status: 401, message: 'the key was revoked' } };
+      fake.script(answer.codeForStep(byStep), answer.codeForStep(byStep));
+      return submit('failing-branch', {
+        task: 'Two things at once.',
+        plan: {
+          steps: [
+            { id: 'a', title: 'A' },
+            { id: 'b', title: 'B' },
+          ],
+        },
+      });
+    },
+  },
+  {
+    name: 'given-code-regenerated',
+    expected: 'succeeded',
+    drive: async ({ fake, submit }) => {
+      // Before `options.repair`, failed code from the caller was rewritten by the model.
+      fake.script(answer.code("print('rewritten')"));
+      return submit('given-code-regenerated', { code: "raise RuntimeError('x')" });
+    },
+    check: expectAttempts('failed,succeeded'),
+  },
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),

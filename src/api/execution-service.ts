@@ -411,6 +411,14 @@ export class ExecutionService {
         { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] },
       );
     }
+    if (options.repair && !this.config.llm.configured) {
+      throw unprocessable(
+        'MODEL_NOT_CONFIGURED',
+        '`options.repair` lets the model rewrite failed code, and no language model is configured: set ' +
+          'OPENAI_API_KEY (and OPENAI_BASE_URL, LLM_MODEL), or leave `repair` out.',
+        { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] },
+      );
+    }
     const names = new Set<string>();
     for (const file of submission.files) {
       const problem = fileNameProblem(file.name);
@@ -442,6 +450,7 @@ export class ExecutionService {
       sandbox,
       model,
       onExhausted: options.onExhausted,
+      repair: options.repair,
       inputTimeoutMs: options.inputTimeoutMs,
       ...(options.recovery ? { recovery: options.recovery } : {}),
       prices: pricesFor(model, this.config.prices.models, this.config.prices.sandboxPerSecond),

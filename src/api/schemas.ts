@@ -31,6 +31,7 @@ export const optionsSchema = z
     sandbox: z.enum(['local', 'e2b']).optional(),
     model: z.string().min(1).max(200).optional(),
     onExhausted: z.enum(['fail', 'ask']).default('fail'),
+    repair: z.boolean().default(false),
     recovery: recoveryPolicySchema.optional(),
     inputTimeoutMs: z
       .number()

@@ -29,21 +29,38 @@ export const ErrorType = {
   INTERNAL: 'INTERNAL',
 } as const;
 
+/**
+ * Why the workflow refused a control message (an update's validator, or a signal it records as
+ * refused). The gateway maps them: INVALID_STATE_TRANSITION → 409, INVALID_INPUT → 422.
+ */
+export const RefusalType = {
+  INVALID_STATE_TRANSITION: 'INVALID_STATE_TRANSITION',
+  INVALID_INPUT: 'INVALID_INPUT',
+} as const;
+
+export type RefusalType = (typeof RefusalType)[keyof typeof RefusalType];
+
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
-/** Failures of a code attempt that the workflow answers by generating the code again. */
-export const ATTEMPT_ERRORS: readonly ErrorType[] = [
-  ErrorType.CODE_ERROR,
-  ErrorType.SANDBOX_TIMEOUT,
-  ErrorType.RESOURCE_EXHAUSTED,
-  ErrorType.OUTPUT_LIMIT,
-  ErrorType.VALIDATION_ERROR,
-];
+/** Model-call failure types that Temporal's retry policy must not retry. */
+export const LLM_NON_RETRYABLE: readonly ErrorType[] = [ErrorType.LLM_ERROR, ErrorType.MODEL_NOT_CONFIGURED];
 
-/** Activity failure types that retrying cannot fix. */
-export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
+/** Sandbox-run failure types that Temporal's retry policy must not retry. */
+export const SANDBOX_NON_RETRYABLE: readonly ErrorType[] = [ErrorType.ARTIFACT_MISSING, ErrorType.VALIDATION_ERROR];
+
+/** Failures of configuration: running again from a step cannot succeed until an operator fixes them. */
+const CONFIGURATION_ERRORS: readonly string[] = [
   ErrorType.LLM_ERROR,
   ErrorType.MODEL_NOT_CONFIGURED,
   ErrorType.ARTIFACT_MISSING,
-  ErrorType.VALIDATION_ERROR,
+  ErrorType.INTERNAL,
 ];
+
+/**
+ * Whether a retry from a step (`POST /api/executions/:id/retry`) can succeed after an execution
+ * ended with `code`: true for failures of code or data, which new code can fix, and for stops; false
+ * for failures of configuration, and whenever there is no plan to retry from.
+ */
+export function retryCanSucceed(code: string, hasPlan: boolean): boolean {
+  return hasPlan && !CONFIGURATION_ERRORS.includes(code);
+}

@@ -34,8 +34,8 @@ describe('execution record', () => {
   test('walks a successful execution and reports it', () => {
     const time = clock();
     const record = new ExecutionRecord(input, time.now);
-    record.apply('start', 'init', 'EXECUTION_STARTED', 'taken');
-    record.apply('run', 'step', 'TASK_STARTED', 'work');
+    record.apply('start', 'taken');
+    record.apply('run', 'work');
     record.setPlan({ steps: [{ id: 'main', title: 'Sum', description: '', dependsOn: [] }] });
     record.addTokens({ prompt: 1_000_000, completion: 0 });
     record.startStep('main');
@@ -51,6 +51,7 @@ describe('execution record', () => {
       'main',
       {
         status: 'succeeded',
+        author: 'caller',
         code: 'print(1)',
         stdout: '1\n',
         stderr: '',
@@ -100,8 +101,8 @@ describe('execution record', () => {
 
   test('cancelling marks the running step failed and the rest skipped', () => {
     const record = new ExecutionRecord(input, clock().now);
-    record.apply('start', 'init', 'EXECUTION_STARTED', '');
-    record.apply('run', 'step', 'TASK_STARTED', '');
+    record.apply('start', '');
+    record.apply('run', '');
     record.setPlan({
       steps: [
         { id: 'a', title: 'A', description: '', dependsOn: [] },
@@ -117,7 +118,7 @@ describe('execution record', () => {
 
   test('the timeline stays bounded and keeps its beginning', () => {
     const record = new ExecutionRecord(input, clock().now);
-    record.apply('start', 'init', 'EXECUTION_STARTED', '');
+    record.apply('start', '');
     for (let i = 0; i < MAX_TIMELINE * 2; i++) record.addEvent('step', 'TASK_STARTED', `event ${i}`);
     const timeline = record.snapshot().timeline;
     expect(timeline).toHaveLength(MAX_TIMELINE);
@@ -128,17 +129,17 @@ describe('execution record', () => {
   test('time paused or waiting for a person does not count as effective time', () => {
     const time = clock();
     const record = new ExecutionRecord(input, time.now);
-    record.apply('start', 'init', 'EXECUTION_STARTED', '');
-    record.apply('run', 'step', 'TASK_STARTED', '');
+    record.apply('start', '');
+    record.apply('run', '');
     time.advance(1000);
-    record.apply('pause', 'pause', 'EXECUTION_PAUSED', '');
+    record.apply('pause', '');
     time.advance(5000);
-    record.apply('resume', 'resume', 'EXECUTION_RESUMED', '');
+    record.apply('resume', '');
     time.advance(1000);
-    record.apply('await_input', 'wait', 'EXECUTION_PAUSED', '');
+    record.apply('await_input', '');
     time.advance(3000);
     expect(record.snapshot().metrics).toMatchObject({ totalDurationMs: 10_000, effectiveDurationMs: 2000 });
-    record.apply('input_received', 'resume', 'EXECUTION_RESUMED', '');
+    record.apply('input_received', '');
     time.advance(500);
     expect(record.snapshot().metrics).toMatchObject({ totalDurationMs: 10_500, effectiveDurationMs: 2500 });
   });
@@ -146,8 +147,8 @@ describe('execution record', () => {
   test('the remaining time is estimated from finished steps', () => {
     const time = clock();
     const record = new ExecutionRecord(input, time.now);
-    record.apply('start', 'init', 'EXECUTION_STARTED', '');
-    record.apply('run', 'step', 'TASK_STARTED', '');
+    record.apply('start', '');
+    record.apply('run', '');
     record.setPlan({
       steps: ['a', 'b', 'c'].map((id) => ({ id, title: id, description: '', dependsOn: [] })),
     });

@@ -1,4 +1,5 @@
-import { transition, type ExecutionEvent } from './execution-machine';
+import { clip } from './clip';
+import { can, EVENT_RECORDS, transition, type ExecutionEvent } from './execution-machine';
 import { costUsd } from './pricing';
 import { isTerminal, type ExecutionStatus } from './status';
 import type {
@@ -41,10 +42,6 @@ function bounded<T>(list: T[], max: number): void {
   if (list.length > max) list.splice(KEEP_HEAD, list.length - max);
 }
 
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}\n… [cut]`;
-}
-
 /** Statuses whose time does not count towards the effective duration. */
 const IDLE: readonly ExecutionStatus[] = ['paused', 'awaiting_input'];
 
@@ -83,17 +80,24 @@ export class ExecutionRecord {
     return this.status;
   }
 
+  /** Whether the execution got as far as a plan: only then can it be retried from a step. */
+  get hasPlan(): boolean {
+    return this.plan !== null;
+  }
+
   get isFinished(): boolean {
     return isTerminal(this.status);
   }
 
-  /** Moves to the state the transition table gives for `event`, or throws RefusedTransition. */
+  /**
+   * Moves to the state the transition table gives for `event`, or throws RefusedTransition; the
+   * timeline gets the event's type and name from the table.
+   */
   apply(
     event: ExecutionEvent,
-    type: TimelineType,
-    name: string,
     description: string,
     data?: Record<string, unknown>,
+    stepId: string | null = null,
   ): ExecutionStatus {
     const outcome = transition(this.status, event);
     if (!outcome.ok) throw new RefusedTransition(outcome.reason);
@@ -111,7 +115,8 @@ export class ExecutionRecord {
       this.currentStep = null;
       this.awaiting = null;
     }
-    this.addEvent(type, name, description, null, { from: outcome.from, to: outcome.to, ...data });
+    const { type, name } = EVENT_RECORDS[event];
+    this.addEvent(type, name, description, stepId, { from: outcome.from, to: outcome.to, ...data });
     return outcome.to;
   }
 
@@ -156,7 +161,10 @@ export class ExecutionRecord {
     this.step(stepId).status = 'running';
     this.stepTimes.set(stepId, { started: this.now().getTime(), finished: null });
     this.setPhase('generating', stepId);
-    this.addEvent('step', 'TASK_STARTED', `step ${stepId} started`, stepId);
+    // While running, a step start is the machine's self-transition; a parallel step may also start
+    // while another one waits for a person.
+    if (can(this.status, 'step')) this.apply('step', `step ${stepId} started`, undefined, stepId);
+    else this.addEvent('step', 'TASK_STARTED', `step ${stepId} started`, stepId);
   }
 
   finishStep(stepId: string, status: 'succeeded' | 'failed'): void {
@@ -180,6 +188,7 @@ export class ExecutionRecord {
       stepId,
       attempt: attempt.n,
       at: this.now().toISOString(),
+      author: attempt.author,
       code: attempt.code,
       stdout: attempt.stdout,
       files: attempt.files,
@@ -200,6 +209,7 @@ export class ExecutionRecord {
       n: 1,
       status: 'succeeded',
       reused: true,
+      author: checkpoint.author ?? 'model',
       code: checkpoint.code,
       stdout: checkpoint.stdout,
       stderr: '',
@@ -291,13 +301,13 @@ export class ExecutionRecord {
 
   succeed(result: ExecutionResult): void {
     this.result = result;
-    this.apply('succeed', 'finish', 'EXECUTION_COMPLETED', 'execution succeeded');
+    this.apply('succeed', 'execution succeeded');
   }
 
   fail(error: Omit<ExecutionError, 'at'>): void {
     this.error = { ...error, at: this.now().toISOString() };
     this.markUnfinishedSteps();
-    this.apply('fail', 'finish', 'EXECUTION_FAILED', `execution failed: ${error.code}`);
+    this.apply('fail', `execution failed: ${error.code}`);
   }
 
   cancel(reason: string): void {
@@ -305,11 +315,11 @@ export class ExecutionRecord {
       code: 'CANCELLED',
       message: reason,
       stepId: this.currentStep,
-      recoverable: false,
+      recoverable: this.plan !== null,
       at: this.now().toISOString(),
     };
     this.markUnfinishedSteps();
-    this.apply('cancel', 'cancelled', 'EXECUTION_CANCELLED', reason);
+    this.apply('cancel', reason);
   }
 
   timeOut(message: string): void {
@@ -317,11 +327,11 @@ export class ExecutionRecord {
       code: 'TIMED_OUT',
       message,
       stepId: this.currentStep,
-      recoverable: false,
+      recoverable: this.plan !== null,
       at: this.now().toISOString(),
     };
     this.markUnfinishedSteps();
-    this.apply('time_out', 'timeout', 'EXECUTION_FAILED', message);
+    this.apply('time_out', message);
   }
 
   /** Every file and chart the finished steps produced, from each step's successful attempt. */

@@ -1,4 +1,4 @@
-import type { Plan } from './types';
+import type { Plan, PlanStep } from './types';
 
 /**
  * Problems with a plan's structure that a schema cannot see: duplicate ids, unknown dependencies,
@@ -41,4 +41,54 @@ export function orderSteps(plan: Plan): Plan['steps'] | null {
   };
   for (const step of plan.steps) if (!visit(step.id)) return null;
   return ordered;
+}
+
+/** Every step `stepId` depends on, directly or through other steps (not the step itself). */
+export function ancestorsOf(plan: Plan, stepId: string): Set<string> {
+  const byId = new Map(plan.steps.map((step) => [step.id, step]));
+  const seen = new Set<string>();
+  const pending = [...(byId.get(stepId)?.dependsOn ?? [])];
+  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    pending.push(...(byId.get(id)?.dependsOn ?? []));
+  }
+  return seen;
+}
+
+/** `stepId` and every step that depends on it, directly or through other steps. */
+export function dependentsOf(plan: Plan, stepId: string): Set<string> {
+  const result = new Set([stepId]);
+  for (const step of orderSteps(plan) ?? plan.steps) {
+    if (step.dependsOn.some((dependency) => result.has(dependency))) result.add(step.id);
+  }
+  return result;
+}
+
+/** Whether `step` may start now: not done, not running, and every step it depends on done. */
+export function isReady(
+  step: PlanStep,
+  done: { has(stepId: string): boolean },
+  running: { has(stepId: string): boolean },
+): boolean {
+  return !done.has(step.id) && !running.has(step.id) && step.dependsOn.every((dependency) => done.has(dependency));
+}
+
+/**
+ * The files a step starts with: the uploaded files, then what its ancestors wrote, in plan order,
+ * a later file replacing an earlier one of the same name.
+ */
+export function inputsOf<F extends { name: string }>(
+  plan: Plan,
+  stepId: string,
+  uploaded: readonly F[],
+  produced: ReadonlyMap<string, readonly F[]>,
+): F[] {
+  const files = new Map(uploaded.map((file) => [file.name, file]));
+  const ancestors = ancestorsOf(plan, stepId);
+  for (const earlier of orderSteps(plan) ?? plan.steps) {
+    if (!ancestors.has(earlier.id)) continue;
+    for (const file of produced.get(earlier.id) ?? []) files.set(file.name, file);
+  }
+  return [...files.values()];
 }

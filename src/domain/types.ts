@@ -51,6 +51,11 @@ export interface ExecutionOptions {
   onExhausted: OnExhausted;
   /** How long a question to a person (approval, recovery) may stay unanswered. */
   inputTimeoutMs: number;
+  /**
+   * Whether the model may rewrite code the caller sent after it failed. Without it, given code runs
+   * as sent and its failure is the step's failure. Absent in executions started before it existed.
+   */
+  repair?: boolean;
   /** How failed attempts are answered, per error code (defaults: regenerate). */
   recovery?: RecoveryPolicy;
   prices: Prices;
@@ -77,11 +82,16 @@ export interface ExecutionInput {
   reuse?: Record<string, Checkpoint>;
 }
 
+/** Who wrote an attempt's code: the caller's request, the model, or a person answering a question. */
+export type AttemptAuthor = 'caller' | 'model' | 'person';
+
 /** A finished step, kept so that a later execution can build on it instead of doing it again. */
 export interface Checkpoint {
   stepId: string;
   attempt: number;
   at: string;
+  /** Absent in checkpoints made before authors were recorded. */
+  author?: AttemptAuthor;
   code: string;
   stdout: string;
   files: ArtifactRef[];
@@ -139,6 +149,7 @@ export interface StepAttempt {
   status: AttemptStatus;
   /** Taken over from the parent execution's checkpoint rather than run again. */
   reused?: boolean;
+  author: AttemptAuthor;
   code: string;
   stdout: string;
   stderr: string;
@@ -204,8 +215,21 @@ export interface ExecutionError {
   code: ErrorType;
   message: string;
   stepId: string | null;
+  /** True when a retry from a step can succeed: the failure was of code or data, not of configuration. */
   recoverable: boolean;
   at: string;
+  /** What helps a person decide what to do next. */
+  context?: ErrorContext;
+}
+
+export interface ErrorContext {
+  stepId: string | null;
+  /** The attempt that failed last, when a step failed. */
+  attempt?: number;
+  /** The error code of the last failed attempt or activity. */
+  errorCode: ErrorType;
+  /** The recovery strategy that gave up, when one did. */
+  strategy?: string;
 }
 
 export interface ExecutionResult {

@@ -1,5 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Answer } from '../domain/questions';
 import type { ExecutionStatus } from '../domain/status';
 import type { Checkpoint, ExecutionSnapshot } from '../domain/types';
 
@@ -27,17 +28,25 @@ export const pauseUpdate = defineUpdate<ExecutionStatus, [PauseRequest]>('pause'
 export const resumeUpdate = defineUpdate<ExecutionStatus, [PauseRequest]>('resume');
 
 /**
+ * The same requests as signals, for services that send and forget (`temporal workflow signal --name
+ * pause`). A signal the current state does not allow is recorded on the timeline as refused
+ * (`SIGNAL_REFUSED`); the updates of the same names answer the refusal instead.
+ */
+export const pauseSignal = defineSignal<[PauseRequest]>('pause');
+export const resumeSignal = defineSignal<[PauseRequest]>('resume');
+
+/**
  * The answer to a question the execution is waiting on (`awaiting_input`):
  * - approval of the plan: `{ approve: true }` or `{ approve: false, input?: "why" }`;
  * - recovery after the last failed attempt: `{ input: { hint: "…" } }` to generate the code again with
  *   the hint, `{ input: { code: "…" } }` to run that code, or `{ approve: false }` to give up.
  */
-export interface InputAnswer {
-  approve?: boolean;
-  input?: unknown;
-}
+export type InputAnswer = Answer;
 
 export const inputUpdate = defineUpdate<ExecutionStatus, [InputAnswer]>('input');
+
+/** The answer as a signal: refused answers are recorded on the timeline, not lost silently. */
+export const inputSignal = defineSignal<[InputAnswer]>('input');
 
 /** The finished steps, with their code, output and files: what a retry can reuse. */
 export const checkpointsQuery = defineQuery<Checkpoint[]>('checkpoints');
@@ -55,6 +64,18 @@ export const snapshotQuery = defineQuery<ExecutionSnapshot>('snapshot');
 export const executionStatusKey = defineSearchAttributeKey('ExecutionState', SearchAttributeType.KEYWORD);
 export const triggeredByKey = defineSearchAttributeKey('TriggeredBy', SearchAttributeType.KEYWORD);
 export const taskKindKey = defineSearchAttributeKey('TaskKind', SearchAttributeType.KEYWORD);
+
+/**
+ * What a running sandbox step reports in its activity heartbeats: the tail of its output, so the
+ * gateway can show it live, and the id of a remote sandbox, so a retried activity can kill it.
+ */
+export interface LiveOutput {
+  stepId: string;
+  attempt: number;
+  stdoutChars: number;
+  tail: string;
+  sandboxId?: string;
+}
 
 /** The custom search attributes the Temporal server must know, with their types. */
 export const SEARCH_ATTRIBUTES = { ExecutionState: 'Keyword', TriggeredBy: 'Keyword', TaskKind: 'Keyword' } as const;

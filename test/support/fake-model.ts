@@ -13,8 +13,14 @@ export interface RecordedRequest {
 
 /** One scripted answer: the text to send back, or an HTTP error. */
 export type Reply =
-  | { purpose: Purpose; content: string | ((request: RecordedRequest) => string) }
-  | { purpose: Purpose; status: number; message: string };
+  | { purpose: Purpose; content: string | ((request: RecordedRequest) => string | HttpFailure) }
+  | ({ purpose: Purpose } & HttpFailure);
+
+/** An error answer of the endpoint: its HTTP status and message. */
+export interface HttpFailure {
+  status: number;
+  message: string;
+}
 
 /** What kind of call a request is, from the system prompt the activities send. */
 function purposeOf(system: string): Purpose {
@@ -105,6 +111,7 @@ export class FakeModel {
     }
     if ('status' in reply) return send(reply.status, { error: { message: reply.message } });
     const content = typeof reply.content === 'function' ? reply.content(request) : reply.content;
+    if (typeof content !== 'string') return send(content.status, { error: { message: content.message } });
     send(200, {
       id: `chatcmpl-${this.requests.length}`,
       object: 'chat.completion',
@@ -133,14 +140,17 @@ export const answer = {
     content: `Here is the program:\n\n\`\`\`python\n${code}\n\`\`\`\n`,
   }),
   analysis: (text: string): Reply => ({ purpose: 'analysis', content: text }),
-  /** A code answer chosen by the step the request asks for, for steps that run in parallel. */
-  codeForStep: (codeByStep: Record<string, string>): Reply => ({
+  /**
+   * A code answer chosen by the step the request asks for, for steps that run in parallel; an
+   * HttpFailure value makes the endpoint refuse that step's call.
+   */
+  codeForStep: (codeByStep: Record<string, string | HttpFailure>): Reply => ({
     purpose: 'code',
     content: (request) => {
       const stepId = /Write the code for step "([^"]+)"/.exec(request.user)?.[1] ?? '';
       const code = codeByStep[stepId];
       if (code === undefined) throw new Error(`fake model: no code scripted for step "${stepId}"`);
-      return `\`\`\`python\n${code}\n\`\`\``;
+      return typeof code === 'string' ? `\`\`\`python\n${code}\n\`\`\`` : code;
     },
   }),
 };

@@ -1,4 +1,4 @@
-import { answerProblem, readRecovery } from './answers';
+import { answerProblem, readRecovery } from './questions';
 
 describe('answers to an execution waiting for a person', () => {
   test('approval needs a yes or a no', () => {

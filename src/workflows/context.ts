@@ -1,0 +1,28 @@
+import type { Activities } from '../activities';
+import type { ExecutionRecord } from '../domain/execution-record';
+import type { ExecutionInput } from '../domain/types';
+import type { Control } from './control';
+
+/**
+ * What changed in the workflow's behaviour since executions first ran, as the `patched()` markers
+ * of this execution's history say. Executions started before a change replay the old behaviour.
+ */
+export interface Features {
+  /**
+   * Behaviour of the reshaped core (patch `core-2`): given code runs as sent unless `repair`;
+   * `pause`/`resume`/`input` signals; each parallel branch in its own cancellation scope; `starting`
+   * while the execution is prepared; `error.recoverable` and `error.context`.
+   */
+  core2: boolean;
+}
+
+/** The resources the parts of one execution share, built once by the workflow. */
+export interface ExecutionContext {
+  input: ExecutionInput;
+  record: ExecutionRecord;
+  control: Control;
+  features: Features;
+  llm: Pick<Activities, 'plan' | 'generateCode' | 'analyze'>;
+  checks: Pick<Activities, 'validateCode'>;
+  sandbox: Pick<Activities, 'executeCode'>;
+}

@@ -1,0 +1,121 @@
+import { ApplicationFailure, condition, upsertSearchAttributes } from '@temporalio/workflow';
+import { budgetQuestion } from '../domain/budget';
+import { RefusalType } from '../domain/errors';
+import { can, transition, type ExecutionEvent } from '../domain/execution-machine';
+import type { ExecutionRecord } from '../domain/execution-record';
+import { answerProblem, readBudget, type Answer } from '../domain/questions';
+import type { Awaiting, ExecutionInput } from '../domain/types';
+import { InputExpired, StoppedByPerson } from './failures';
+import { executionStatusKey } from './messages';
+
+/** A control message the current state does not allow, or an answer that does not fit the question. */
+export interface Refusal {
+  type: RefusalType;
+  message: string;
+}
+
+/**
+ * The state a person steers: the pause gate, the question waiting for an answer, the budget, the
+ * cancel reason. Plain code: the workflow file wires signals and updates to it; the execution and
+ * the step runner wait on it.
+ */
+export class Control {
+  cancelReason: string | null = null;
+  private question: Awaiting | null = null;
+  private answer: Answer | null = null;
+  private budgetUsd: number | null;
+
+  constructor(
+    private readonly record: ExecutionRecord,
+    private readonly input: ExecutionInput,
+  ) {
+    this.budgetUsd = input.options.budgetUsd;
+  }
+
+  /** Applies `event` to the record and publishes the new status to visibility. */
+  transition(event: ExecutionEvent, description: string, data?: Record<string, unknown>): void {
+    this.record.apply(event, description, data);
+    this.publishStatus();
+  }
+
+  publishStatus(): void {
+    upsertSearchAttributes([{ key: executionStatusKey, value: this.record.current }]);
+  }
+
+  /** Why `event` is not allowed now, or null when it is. */
+  refusalOf(event: ExecutionEvent): Refusal | null {
+    const outcome = transition(this.record.current, event);
+    return outcome.ok ? null : { type: RefusalType.INVALID_STATE_TRANSITION, message: outcome.reason };
+  }
+
+  /** Why `answer` cannot be taken now, or null when it can. */
+  answerRefusal(answer: Answer): Refusal | null {
+    if (this.record.current !== 'awaiting_input' || this.question === null || this.answer !== null) {
+      return {
+        type: RefusalType.INVALID_STATE_TRANSITION,
+        message: `cannot answer an execution that is ${this.record.current}`,
+      };
+    }
+    const problem = answerProblem(this.question.kind, answer ?? {}, this.input.modelAvailable);
+    return problem === null ? null : { type: RefusalType.INVALID_INPUT, message: problem };
+  }
+
+  /** Takes an answer that `answerRefusal` accepted; the waiting `ask` returns it. */
+  takeAnswer(answer: Answer): void {
+    this.answer = answer;
+  }
+
+  /** Throws the refusal as the failure an update's validator answers with. */
+  static refuse(refusal: Refusal | null): void {
+    if (refusal !== null) throw ApplicationFailure.nonRetryable(refusal.message, refusal.type);
+  }
+
+  /** Waits while the execution is paused; called before anything new starts. */
+  async gate(): Promise<void> {
+    if (this.record.current === 'paused') await condition(() => this.record.current !== 'paused');
+  }
+
+  /** Waits in `awaiting_input` for a person's answer, at most `inputTimeoutMs`. */
+  async ask(kind: Awaiting['kind'], prompt: string, stepId: string | null): Promise<Answer> {
+    // Parallel steps take turns: one question at a time.
+    await condition(() => this.question === null);
+    await this.gate();
+    this.question = { kind, prompt, since: new Date().toISOString() };
+    this.answer = null;
+    this.record.setAwaiting(this.question);
+    this.transition('await_input', prompt, { awaiting: kind, stepId });
+    const answered = await condition(() => this.answer !== null, this.input.options.inputTimeoutMs);
+    if (!answered) throw new InputExpired();
+    const answer = this.answer ?? {};
+    this.question = null;
+    this.answer = null;
+    this.record.setAwaiting(null);
+    this.transition('input_received', `answered: ${kind}`, { awaiting: kind });
+    return answer;
+  }
+
+  /**
+   * Before a model call or a sandbox run: when the cost so far plus an estimate of this one would
+   * pass the budget, waits in `awaiting_input` for a raise, or stops the execution.
+   */
+  async withinBudget(what: 'a model call' | 'a sandbox run', stepId: string | null): Promise<void> {
+    for (;;) {
+      const prompt = budgetQuestion({
+        budgetUsd: this.budgetUsd,
+        spentUsd: this.record.spentUsd(),
+        estimateUsd: this.record.estimateUsd(what === 'a model call' ? 'model' : 'sandbox'),
+        what,
+      });
+      if (prompt === null) return;
+      const raised = readBudget(await this.ask('budget', prompt, stepId));
+      if (raised === null) throw new StoppedByPerson('stopped at the budget');
+      this.record.log('info', `budget raised from $${this.budgetUsd} to $${raised}`, stepId);
+      this.budgetUsd = raised;
+    }
+  }
+
+  /** Whether the execution may start its steps: `starting` moves to `running`. */
+  canRun(): boolean {
+    return can(this.record.current, 'run');
+  }
+}

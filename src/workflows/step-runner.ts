@@ -1,0 +1,391 @@
+import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
+import type { ValidationReport } from '../activities/code-validator';
+import { decideAfterFailure } from '../domain/attempt-policy';
+import { ErrorType } from '../domain/errors';
+import { dependentsOf, inputsOf, isReady, orderSteps } from '../domain/plan-graph';
+import { readRecovery } from '../domain/questions';
+import { REGENERATE_HINTS, isRecoverable } from '../domain/recovery';
+import { runFailure, validationFailure } from '../domain/run-failure';
+import type { ArtifactRef, AttemptAuthor, Plan, PlanStep } from '../domain/types';
+import type { ExecutionContext } from './context';
+
+/** The last failure of a step that failed, with what helps a person decide what to do next. */
+export interface StepFailure {
+  stepId: string;
+  code: ErrorType;
+  message: string;
+  stdout: string;
+  /** The attempt that failed last (0 when none was made). */
+  attempt: number;
+  /** The recovery strategy that gave up, when one did. */
+  strategy: string | null;
+}
+
+type StepOutcome =
+  | { ok: true; files: ArtifactRef[] }
+  | { ok: 'skipped'; dependents: 'skip' | 'run' }
+  | { ok: false; failure: StepFailure; abort: boolean };
+
+/** Code to run next, and who wrote it. */
+interface NextCode {
+  code: string;
+  author: AttemptAuthor;
+}
+
+/** Given code already checked while the execution was starting, so its first attempt skips the check. */
+export interface Prevalidated {
+  code: string;
+  report: ValidationReport;
+}
+
+/**
+ * Runs a plan's steps: the scheduler (each step as soon as the steps it depends on are done, so
+ * independent steps run in parallel) and, per step, the attempt loop that applies the domain's
+ * decision table after each failed attempt.
+ */
+export class StepRunner {
+  constructor(private readonly ctx: ExecutionContext) {}
+
+  /**
+   * Runs every step; resolves with the first failed step, or null when all succeeded or were skipped.
+   * A step gets the uploaded files and every file its ancestors wrote. After a failed step nothing
+   * new starts and the steps already running finish, so their outputs are kept; after a thrown
+   * failure or an abort, the steps running beside it are cancelled (their sandboxes killed) and
+   * awaited, then the failure is thrown or returned.
+   */
+  async runAll(plan: Plan, prevalidated: Prevalidated | null): Promise<StepFailure | null> {
+    const { record, input, features } = this.ctx;
+    const order = orderSteps(plan) ?? plan.steps;
+    const produced = new Map<string, ArtifactRef[]>();
+    const running = new Map<string, Promise<void>>();
+    const scopes = new Map<string, CancellationScope>();
+    const branching = plan.steps.length > 1;
+    // Executions started before steps ran in parallel replay one step at a time.
+    const parallel = patched('parallel-steps');
+    let failure: StepFailure | null = null;
+    let thrown: { error: unknown; stepId: string } | null = null;
+    let stoppedBy: string | null = null;
+
+    const stopOthers = (stepId: string) => {
+      if (stoppedBy !== null) return;
+      stoppedBy = stepId;
+      for (const scope of scopes.values()) scope.cancel();
+    };
+
+    // Steps after a skipped one count as done, without running and without outputs.
+    const skipDependents = (stepId: string) => {
+      for (const id of dependentsOf(plan, stepId)) {
+        if (id === stepId || produced.has(id) || running.has(id)) continue;
+        record.skipStep(id);
+        produced.set(id, []);
+      }
+    };
+
+    const settle = (step: PlanStep, outcome: StepOutcome) => {
+      running.delete(step.id);
+      scopes.delete(step.id);
+      if (branching) {
+        record.addEvent('finish_branch', 'TASK_COMPLETED', `branch ${step.id} ended`, step.id, {
+          ok: outcome.ok === true,
+        });
+      }
+      if (outcome.ok === true) produced.set(step.id, outcome.files);
+      else if (outcome.ok === 'skipped') {
+        produced.set(step.id, []);
+        if (outcome.dependents === 'skip') skipDependents(step.id);
+      } else {
+        failure ??= outcome.failure;
+        if (outcome.abort && features.core2) stopOthers(step.id);
+      }
+    };
+
+    const broke = (step: PlanStep, error: unknown) => {
+      running.delete(step.id);
+      scopes.delete(step.id);
+      if (stoppedBy !== null && isCancellation(error)) {
+        record.addEvent(
+          'error',
+          'TASK_FAILED',
+          `step ${step.id} was stopped: step ${stoppedBy} ended the run`,
+          step.id,
+        );
+        return;
+      }
+      thrown ??= { error, stepId: step.id };
+      stopOthers(step.id);
+    };
+
+    for (;;) {
+      if (failure === null && thrown === null) {
+        // One pass in plan order: a reused step comes before its dependents, so they start in this same pass.
+        for (const step of order) {
+          if (!parallel && running.size > 0) break;
+          if (!isReady(step, produced, running)) continue;
+          const reused = input.reuse?.[step.id];
+          if (reused) {
+            record.reuse(reused);
+            produced.set(step.id, reused.files);
+            continue;
+          }
+          if (branching) record.addEvent('init_branch', 'TASK_STARTED', `branch ${step.id} started`, step.id);
+          const files = inputsOf(plan, step.id, input.files, produced);
+          const first = prevalidated;
+          prevalidated = null;
+          let branch: Promise<void>;
+          if (features.core2) {
+            const scope = new CancellationScope();
+            scopes.set(step.id, scope);
+            branch = scope
+              .run(() => this.runStep(plan, step, files, first))
+              .then(
+                (outcome) => settle(step, outcome),
+                (error: unknown) => broke(step, error),
+              );
+          } else {
+            // Before branch scopes, a thrown failure rejected the whole run at once.
+            branch = this.runStep(plan, step, files, first).then((outcome) => settle(step, outcome));
+          }
+          running.set(step.id, branch);
+        }
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    const broken = thrown as { error: unknown; stepId: string } | null;
+    if (broken !== null) throw broken.error;
+    if (failure === null && produced.size < plan.steps.length) {
+      const missing = plan.steps.filter((step) => !produced.has(step.id)).map((step) => step.id);
+      return {
+        stepId: missing[0],
+        code: ErrorType.INTERNAL,
+        message: `steps never became ready: ${missing.join(', ')}`,
+        stdout: '',
+        attempt: 0,
+        strategy: null,
+      };
+    }
+    return failure;
+  }
+
+  /** One step: attempts until one succeeds, or the decision table gives up, skips or aborts. */
+  private async runStep(
+    plan: Plan,
+    step: PlanStep,
+    files: ArtifactRef[],
+    prevalidated: Prevalidated | null,
+  ): Promise<StepOutcome> {
+    const { record, input, control, features, llm, checks, sandbox } = this.ctx;
+    const { options } = input;
+    record.startStep(step.id);
+    let previousAttempts: Array<{ code: string; error: string }> = [];
+    const hints: string[] = [];
+    const personCode = input.stepCode?.[step.id];
+    const given = personCode ?? (input.plan === null ? input.code : null);
+    // Code the caller sent runs as sent; the model may rewrite it only when the request asks for it.
+    const canRewrite = features.core2 ? input.modelAvailable && (given === null || options.repair === true) : true;
+    let attemptsLeft = !features.core2 && given !== null && !input.modelAvailable ? 1 : options.maxAttempts;
+    let next: NextCode | null = given === null ? null : { code: given, author: personCode ? 'person' : 'caller' };
+    let model = options.model;
+    let askNow = false;
+    const retries = new Map<string, number>();
+    let last: StepFailure = {
+      stepId: step.id,
+      code: ErrorType.INTERNAL,
+      message: 'no attempt was made',
+      stdout: '',
+      attempt: 0,
+      strategy: null,
+    };
+
+    for (let n = 1; ; n++) {
+      if (attemptsLeft === 0 || askNow) {
+        if (options.onExhausted !== 'ask' && !askNow) break;
+        askNow = false;
+        const answer = await control.ask(
+          'recovery',
+          `Step "${step.id}" failed ${n - 1} time(s); last error: ${last.message.slice(0, 500)}. ` +
+            'Send a hint or corrected code, or give up.',
+          step.id,
+        );
+        const recovery = readRecovery(answer);
+        if (recovery === null || recovery.kind === 'give_up') break;
+        this.recovering(step.id, recovery.kind === 'hint' ? 'hint' : 'code', 'a person answered', { by: 'person' });
+        if (recovery.kind === 'hint') hints.push(recovery.hint);
+        else next = { code: recovery.code, author: 'person' };
+        attemptsLeft = 1;
+      }
+      attemptsLeft--;
+
+      let current: NextCode;
+      if (next !== null) {
+        current = next;
+        next = null;
+      } else {
+        await control.gate();
+        await control.withinBudget('a model call', step.id);
+        record.setPhase('generating', step.id);
+        const generated = await llm.generateCode({
+          executionId: input.executionId,
+          task: input.task,
+          plan,
+          step,
+          files,
+          previousAttempts,
+          hints,
+          model,
+        });
+        record.addTokens(generated.usage);
+        current = { code: generated.code, author: 'model' };
+      }
+      const { code, author } = current;
+
+      let report: ValidationReport;
+      if (prevalidated !== null && prevalidated.code === code) {
+        report = prevalidated.report;
+      } else {
+        await control.gate();
+        record.setPhase('validating', step.id);
+        report = await checks.validateCode({ code });
+      }
+      prevalidated = null;
+
+      let failed: { code: ErrorType; message: string };
+      let stdout = '';
+      if (!report.ok) {
+        failed = validationFailure(report.problems);
+        record.recordAttempt(step.id, {
+          status: 'failed',
+          author,
+          code,
+          stdout: '',
+          stderr: '',
+          error: failed,
+          durationMs: 0,
+          files: [],
+          results: [],
+        });
+      } else {
+        await control.gate();
+        await control.withinBudget('a sandbox run', step.id);
+        record.setPhase('executing', step.id);
+        record.addEvent('step', 'RESOURCE_ALLOCATED', `sandbox run ${n} of step ${step.id}`, step.id, {
+          sandbox: options.sandbox,
+          author,
+        });
+        const outcome = await sandbox.executeCode({
+          executionId: input.executionId,
+          stepId: step.id,
+          attempt: n,
+          code,
+          files,
+          timeoutMs: options.stepTimeoutMs,
+          sandbox: options.sandbox,
+        });
+        record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${step.id} ended`, step.id, {
+          wallMs: outcome.usage.wallMs,
+        });
+        for (const message of outcome.messages ?? []) record.log(message.level, message.message, step.id);
+        const runFailed = runFailure(outcome);
+        record.recordAttempt(
+          step.id,
+          {
+            status: runFailed === null ? 'succeeded' : 'failed',
+            author,
+            code,
+            stdout: outcome.stdout,
+            stderr: outcome.stderr,
+            error: runFailed === null ? null : { ...runFailed, traceback: outcome.error?.traceback },
+            durationMs: outcome.usage.wallMs,
+            files: outcome.files,
+            results: outcome.results,
+          },
+          outcome.usage,
+        );
+        if (runFailed === null) {
+          record.finishStep(step.id, 'succeeded');
+          record.checkpoint(step.id);
+          return { ok: true, files: outcome.files };
+        }
+        failed = runFailed;
+        stdout = outcome.stdout;
+      }
+
+      const used = retries.get(failed.code) ?? 0;
+      const decision = decideAfterFailure({
+        errorCode: failed.code,
+        stepPolicy: step.recovery,
+        executionPolicy: options.recovery,
+        attemptsLeft,
+        retriesUsed: used,
+        canRewrite,
+        onExhausted: options.onExhausted,
+      });
+      last = { stepId: step.id, ...failed, stdout, attempt: n, strategy: decision.strategy };
+      // The model sees every failed attempt when it writes the code again, unless the step starts afresh.
+      const remember = () => {
+        if (isRecoverable(failed.code)) {
+          previousAttempts.push({ code, error: `${failed.message}\n\nHint: ${REGENERATE_HINTS[failed.code]}` });
+        }
+      };
+      switch (decision.action) {
+        case 'give_up':
+          record.finishStep(step.id, 'failed');
+          return { ok: false, failure: last, abort: false };
+        case 'abort':
+          this.recovering(step.id, 'abort', `${failed.code}: the execution stops`);
+          record.finishStep(step.id, 'failed');
+          return { ok: false, failure: last, abort: true };
+        case 'skip':
+          this.recovering(step.id, 'skip', `${failed.code}: the step is skipped`, { dependents: decision.dependents });
+          record.skipStep(step.id);
+          return { ok: 'skipped', dependents: decision.dependents };
+        case 'ask':
+          if (decision.because === 'strategy') this.recovering(step.id, 'ask', `${failed.code}: a person decides`);
+          remember();
+          askNow = true;
+          break;
+        case 'rerun':
+          retries.set(failed.code, used + 1);
+          this.recovering(
+            step.id,
+            'retry',
+            `${failed.code}: the same code runs again in ${decision.backoffMs} ms`,
+            features.core2 ? { backoffMs: decision.backoffMs } : undefined,
+          );
+          await sleep(decision.backoffMs);
+          next = current;
+          break;
+        case 'run':
+          this.recovering(step.id, 'fallback', `${failed.code}: running the fallback code`);
+          remember();
+          next = { code: decision.code, author: 'caller' };
+          if (decision.model) model = decision.model;
+          break;
+        case 'regenerate':
+          if (decision.fresh) {
+            this.recovering(step.id, 'restore', `${failed.code}: the step starts afresh from its inputs`);
+            previousAttempts = [];
+            break;
+          }
+          remember();
+          if (decision.model) {
+            this.recovering(step.id, 'fallback', `${failed.code}: trying model ${decision.model}`);
+            model = decision.model;
+          }
+          this.recovering(step.id, 'regenerate', `${failed.code}: the model writes the code again with the error`);
+          break;
+        default: {
+          const unreachable: never = decision;
+          throw new Error(`unknown decision ${JSON.stringify(unreachable)}`);
+        }
+      }
+    }
+    record.finishStep(step.id, 'failed');
+    return { ok: false, failure: last, abort: false };
+  }
+
+  /** Puts the use of a recovery strategy on the timeline. */
+  private recovering(stepId: string, strategy: string, description: string, data?: Record<string, unknown>): void {
+    this.ctx.record.addEvent('step', 'RECOVERY_INITIATED', description, stepId, { strategy, ...data });
+  }
+}
