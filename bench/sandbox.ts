@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { hostFileInput } from '../src/sandbox/host-file-input';
 import { LocalSandbox } from '../src/sandbox/local-sandbox';
 import { percentile } from './stats';
 
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     const execution = await sandbox.run({
       runId: `bench-${runs}`,
       code: job.code,
-      files: [{ name: 'sales.csv', path: csv }],
+      files: [hostFileInput('sales.csv', csv)],
       outputDir,
       timeoutMs: 60_000,
     });

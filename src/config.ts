@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MODEL_PRICES, type ModelPrice } from './domain/pricing';
+import { SANDBOX_KINDS, type SandboxKind } from './domain/sandbox-kinds';
 
 const optionalString = z
   .string()
@@ -22,7 +23,7 @@ const schema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString,
   LLM_MODEL: z.string().default('gpt-4o-mini'),
-  SANDBOX: z.enum(['local', 'e2b']).default('local'),
+  SANDBOX: z.enum(SANDBOX_KINDS).default('local'),
   E2B_API_KEY: optionalString,
   E2B_DOMAIN: optionalString,
   E2B_TEMPLATE: optionalString,
@@ -51,12 +52,15 @@ export interface Config {
   dataDir: string;
   llm: { apiKey: string | undefined; baseUrl: string | undefined; model: string; configured: boolean };
   sandbox: {
-    kind: 'local' | 'e2b';
+    kind: SandboxKind;
     e2bApiKey: string | undefined;
     e2bDomain: string | undefined;
     e2bTemplate: string | undefined;
-    /** The backends this deployment offers: the default one, and E2B whenever a key is set. */
-    available: Array<'local' | 'e2b'>;
+    /**
+     * The backends this deployment offers: the default one, and E2B whenever a key is set. The
+     * gateway accepts these and the worker builds these (src/sandbox/registry.ts).
+     */
+    available: SandboxKind[];
     pythonPath: string;
     workDir: string;
     poolSize: number;
@@ -118,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e2bApiKey: e.E2B_API_KEY,
       e2bDomain: e.E2B_DOMAIN,
       e2bTemplate: e.E2B_TEMPLATE,
-      available: e.SANDBOX === 'e2b' || e.E2B_API_KEY === undefined ? [e.SANDBOX] : ['local', 'e2b'],
+      available: availableSandboxes(e),
       pythonPath: e.PYTHON_PATH,
       // The sandbox user must be able to reach this folder, so it is not under DATA_DIR (often in a
       // home folder closed to other users) but in the system's temporary folder.
@@ -139,6 +143,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** The default backend, and every other whose settings are present, in SANDBOX_KINDS order. */
+function availableSandboxes(e: z.infer<typeof schema>): SandboxKind[] {
+  const besideDefault: Record<SandboxKind, boolean> = {
+    // Only as the default: a deployment that chose another backend need not have bubblewrap.
+    local: false,
+    e2b: e.E2B_API_KEY !== undefined,
+  };
+  return SANDBOX_KINDS.filter((kind) => kind === e.SANDBOX || besideDefault[kind]);
 }
 
 const priceTable = z.record(

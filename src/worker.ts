@@ -1,13 +1,11 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import path from 'node:path';
 import { createActivities, type ActivityDeps } from './activities';
 import { CodeValidator } from './activities/code-validator';
 import { loadConfig, type Config } from './config';
 import { createOpenAiClient, type LlmClient } from './llm/llm-client';
-import { E2bSandbox } from './sandbox/e2b-sandbox';
-import { checkLocalSandbox, LocalSandbox } from './sandbox/local-sandbox';
+import { createSandboxes } from './sandbox/registry';
 import type { Sandbox } from './sandbox/types';
-import { ArtifactStore } from './storage/artifact-store';
+import { artifactStoreFromConfig } from './storage/artifact-store-from-config';
 
 export interface ExecutionWorkerOptions {
   config: Config;
@@ -32,32 +30,11 @@ export async function createExecutionWorker(
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const { config } = options;
   const workRoot = config.sandbox.workDir;
-  const sandboxes: ActivityDeps['sandboxes'] = {};
-  if (config.sandbox.available.includes('e2b')) {
-    sandboxes.e2b = new E2bSandbox({
-      apiKey: config.sandbox.e2bApiKey,
-      domain: config.sandbox.e2bDomain,
-      template: config.sandbox.e2bTemplate,
-    });
-  }
-  if (config.sandbox.available.includes('local')) {
-    const check = await checkLocalSandbox(config.sandbox.pythonPath);
-    if (!check.ok) throw new Error(`The local sandbox cannot run: ${check.problem}. Run scripts/setup.sh.`);
-    if (check.warning) console.warn(`worker: ${check.warning}`);
-    const local = new LocalSandbox({
-      pythonPath: config.sandbox.pythonPath,
-      workRoot,
-      poolSize: config.sandbox.poolSize,
-      onWarning: (message) => console.warn(`worker: ${message}`),
-    });
-    // Fill the pool now, so the first jobs are warm and a broken sandbox shows at start.
-    await local.warmUp();
-    sandboxes.local = local;
-  }
+  const sandboxes = await createSandboxes(config, { warn: (message) => console.warn(`worker: ${message}`) });
   const deps: ActivityDeps = {
     llm: options.llm === undefined ? llmFromConfig(config) : options.llm,
     sandboxes,
-    store: new ArtifactStore(path.join(config.dataDir, 'artifacts')),
+    store: artifactStoreFromConfig(config),
     validator: new CodeValidator(config.sandbox.pythonPath),
     workRoot,
   };

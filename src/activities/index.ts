@@ -1,10 +1,13 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { ErrorType } from '../domain/errors';
 import { relativePathProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
+import type { SandboxKind } from '../domain/sandbox-kinds';
 import type { ArtifactRef, ExecuteOutcome, Plan, PlanStep, RunResult, TokenUsage } from '../domain/types';
 import { LlmError, type LlmClient } from '../llm/llm-client';
 import {
@@ -22,14 +25,15 @@ import {
   SandboxUnavailableError,
   type Sandbox,
   type SandboxExecution,
+  type SandboxInputFile,
 } from '../sandbox/types';
-import type { ArtifactStore } from '../storage/artifact-store';
+import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
 import type { CodeValidator, ValidationReport } from './code-validator';
 
 /** What the activities need from the world; tests hand in real fakes. */
 export interface ActivityDeps {
   llm: LlmClient | null;
-  sandboxes: Partial<Record<'local' | 'e2b', Sandbox>>;
+  sandboxes: Partial<Record<SandboxKind, Sandbox>>;
   store: ArtifactStore;
   /** Parses (never runs) generated code with the host's python. */
   validator: CodeValidator;
@@ -71,7 +75,7 @@ export interface ExecuteCodeInput {
   code: string;
   files: ArtifactRef[];
   timeoutMs: number;
-  sandbox: 'local' | 'e2b';
+  sandbox: SandboxKind;
 }
 
 export interface AnalyzeInput {
@@ -177,12 +181,11 @@ export function createActivities(deps: ActivityDeps) {
       }
       const context = Context.current();
       const inputs = await Promise.all(
-        input.files.map(async (file) => {
-          const location = await deps.store.locate(input.executionId, file.key);
-          if (location === null) {
+        input.files.map(async (file): Promise<SandboxInputFile> => {
+          if ((await deps.store.stat(input.executionId, file.key)) === null) {
             throw ApplicationFailure.nonRetryable(`Input file ${file.name} is missing.`, ErrorType.ARTIFACT_MISSING);
           }
-          return { name: file.name, path: location };
+          return { name: file.name, open: () => deps.store.readStream(input.executionId, file.key) };
         }),
       );
       await mkdir(deps.workRoot, { recursive: true });
@@ -261,14 +264,19 @@ async function storeOutcome(
     return problem === null;
   });
   const files = await Promise.all(
-    keepable.map((file) => store.putFile(input.executionId, scope, file.name, file.path)),
+    keepable.map((file) => store.putStream(input.executionId, scope, file.name, createReadStream(file.path))),
   );
   const results: RunResult[] = [];
   for (const result of execution.results) {
     const { png, jpeg, json, ...rest } = result;
     const stored: RunResult = { ...rest };
     const image = (name: string) =>
-      store.putFile(input.executionId, `${scope}/figures`, path.basename(name), path.join(outputDir, name));
+      store.putStream(
+        input.executionId,
+        `${scope}/figures`,
+        path.basename(name),
+        createReadStream(path.join(outputDir, name)),
+      );
     if (png !== undefined) stored.png = await image(png);
     if (jpeg !== undefined) stored.jpeg = await image(jpeg);
     // Large values stay out of workflow history: text is cut, a large JSON value is replaced by a note.
@@ -296,16 +304,14 @@ async function storeOutcome(
 }
 
 async function previewOf(store: ArtifactStore, executionId: string, file: ArtifactRef): Promise<string> {
-  const location = await store.locate(executionId, file.key);
-  if (location === null) return '';
-  const handle = await open(location, 'r');
+  if (file.size === 0) return '';
+  let head: Buffer;
   try {
-    const buffer = Buffer.alloc(Math.min(PREVIEW_BYTES, file.size));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const head = buffer.subarray(0, bytesRead);
-    if (head.includes(0)) return '';
-    return head.toString('utf8').split(/\r?\n/).slice(0, PREVIEW_LINES).join('\n');
-  } finally {
-    await handle.close();
+    head = await buffer(await store.readStream(executionId, file.key, { start: 0, end: PREVIEW_BYTES - 1 }));
+  } catch (error) {
+    if (error instanceof ArtifactNotFoundError) return '';
+    throw error;
   }
+  if (head.includes(0)) return '';
+  return head.toString('utf8').split(/\r?\n/).slice(0, PREVIEW_LINES).join('\n');
 }

@@ -23,6 +23,7 @@ import type {
   Plan,
 } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
+import { LocalArtifactStore } from '../storage/local-artifact-store';
 import {
   WORKFLOW_TYPE,
   cancelSignal,
@@ -352,12 +353,16 @@ export class ExecutionService {
     };
   }
 
-  /** Resolves an artifact of an execution to a file on disk; 404 when there is none. */
+  /**
+   * Resolves an artifact of an execution to a file on disk; 404 when there is none.
+   * Transitional: only a local store has paths. Once the route streams, return
+   * `{ stream: await this.store.readStream(id, key), size }` after `this.store.stat(id, key)`.
+   */
   async artifact(id: string, key: string): Promise<string> {
     checkId(id);
     let location: string | null;
     try {
-      location = await this.store.locate(id, key);
+      location = this.store instanceof LocalArtifactStore ? await this.store.locate(id, key) : null;
     } catch {
       location = null;
     }

@@ -9,8 +9,9 @@ import type {
   SandboxOpts,
   WriteInfo,
 } from '@e2b/code-interpreter';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { OutputCapture, mapExecution, placeImages, sandboxErrorFromSdk, type E2bStep } from './e2b-mapping';
 import {
   DEFAULT_SANDBOX_LIMITS,
@@ -328,7 +329,7 @@ export class E2bSandbox implements Sandbox {
     const entries = await Promise.all(
       request.files.map(async (file) => ({
         path: posix.join(E2B_WORKSPACE, file.name),
-        data: new Uint8Array(await readFile(file.path)).buffer,
+        data: new Uint8Array(await buffer(await file.open())).buffer,
       })),
     );
     await sandbox.files.write(entries, { signal, requestTimeoutMs: this.requestTimeoutMs });

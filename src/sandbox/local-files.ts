@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, createWriteStream } from 'node:fs';
 import { chown, copyFile, lstat, mkdir, readFile, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { SandboxInputFile, SandboxOutputFile, SandboxResult } from './types';
 
@@ -57,8 +58,8 @@ export async function placeInputs(
     if (uid !== null) {
       for (let folder = dirname(target); folder !== workspace; folder = dirname(folder)) await chown(folder, uid, uid);
     }
-    // A clone where the file system can, a copy otherwise: never a hard link, which the code could write through.
-    await copyFile(file.path, target, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+    // Fresh bytes in a new file (never a link to the stored one, which the code could write through).
+    await pipeline(await file.open(), createWriteStream(target, { flags: 'wx' }));
     if (uid !== null) await chown(target, uid, uid);
     stamps.set(file.name, await stampOf(target));
   }

@@ -1,11 +1,18 @@
+import type { Readable } from 'node:stream';
+import type { SandboxKind } from '../domain/sandbox-kinds';
 import type { CodeError, ResourceUsage } from '../domain/types';
+
+export type { SandboxKind } from '../domain/sandbox-kinds';
 
 /** A file to place in the sandbox's workspace before the code runs. */
 export interface SandboxInputFile {
-  /** Name inside the workspace (a plain file name, already validated). */
+  /** Name inside the workspace: a relative path, checked again by the backend. */
   name: string;
-  /** Where the bytes are on the host. */
-  path: string;
+  /**
+   * Opens the bytes, wherever they are kept (the artifact store, a test's file). Called once per
+   * run, when the backend places the file; if it rejects, or the stream fails, the run rejects.
+   */
+  open(): Promise<Readable>;
 }
 
 export interface SandboxRunRequest {
@@ -36,9 +43,6 @@ export interface SandboxRunRequest {
    */
   reconnectSandboxId?: string;
 }
-
-/** The backends there are. */
-export type SandboxKind = 'local' | 'e2b';
 
 /** Why a run did not succeed, in the terms the workflow acts on. */
 export type SandboxFailure = 'CODE_ERROR' | 'SANDBOX_TIMEOUT' | 'RESOURCE_EXHAUSTED' | 'OUTPUT_LIMIT';

@@ -1,94 +1,56 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { contentTypeFor, relativePathProblem } from '../domain/file-names';
+import type { Readable } from 'node:stream';
 import type { ArtifactRef } from '../domain/types';
+import { LocalArtifactStore } from './local-artifact-store';
 
-const EXECUTION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+export { ArtifactNotFoundError, UnsafePathError } from './artifact-keys';
 
-/** Thrown when a name or key would leave the execution's folder. */
-export class UnsafePathError extends Error {
-  override readonly name = 'UnsafePathError';
+/** What a store knows about one stored file without reading it. */
+export interface ArtifactInfo {
+  key: string;
+  size: number;
+}
+
+/** Byte offsets, both inclusive, as in an HTTP Range header; without `end`, to the end of the file. */
+export interface ByteRange {
+  start: number;
+  end?: number;
 }
 
 /**
- * Files of executions, on the local disk: `<root>/<executionId>/<scope>/<name>`. Uploaded inputs
- * live under scope `inputs`, files a step wrote under `steps/<stepId>/<attempt>`. Workflow
- * history only ever holds the returned references.
+ * Files of executions: uploaded inputs under the key `inputs/<name>`, files a step wrote under
+ * `steps/<stepId>/<attempt>/<name>`. Workflow history only ever holds the returned references.
+ * Keys are relative paths of plain segments, checked by every method: `..` and absolute keys throw
+ * UnsafePathError. Nothing here is a path on this host, so that workers on other machines can share
+ * a store.
  */
-export class ArtifactStore {
-  constructor(readonly root: string) {}
-
-  /** Stores `data` and returns its reference. */
-  async put(executionId: string, scope: string, name: string, data: Buffer): Promise<ArtifactRef> {
-    const key = this.keyFor(scope, name);
-    const target = this.pathFor(executionId, key);
-    await mkdir(path.dirname(target), { recursive: true });
-    const temporary = `${target}.${process.pid}.${Date.now()}.partial`;
-    await writeFile(temporary, data);
-    await rename(temporary, target);
-    return {
-      name,
-      key,
-      size: data.length,
-      sha256: createHash('sha256').update(data).digest('hex'),
-      contentType: contentTypeFor(name),
-    };
-  }
-
-  /** Copies the file at `source` into the store and returns its reference. */
-  async putFile(executionId: string, scope: string, name: string, source: string): Promise<ArtifactRef> {
-    const key = this.keyFor(scope, name);
-    const target = this.pathFor(executionId, key);
-    await mkdir(path.dirname(target), { recursive: true });
-    const temporary = `${target}.${process.pid}.${Date.now()}.partial`;
-    await copyFile(source, temporary);
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(temporary), hash);
-    const { size } = await stat(temporary);
-    await rename(temporary, target);
-    return { name, key, size, sha256: hash.digest('hex'), contentType: contentTypeFor(name) };
-  }
-
-  /** Copies a stored file of one execution to the same key of another. */
-  async copy(fromExecutionId: string, key: string, toExecutionId: string): Promise<void> {
-    const target = this.pathFor(toExecutionId, key);
-    await mkdir(path.dirname(target), { recursive: true });
-    await copyFile(this.pathFor(fromExecutionId, key), target);
-  }
-
-  async read(executionId: string, key: string): Promise<Buffer> {
-    return readFile(this.pathFor(executionId, key));
-  }
-
-  /** The file's path on disk, or null when it is not stored. */
-  async locate(executionId: string, key: string): Promise<string | null> {
-    const target = this.pathFor(executionId, key);
-    try {
-      const info = await stat(target);
-      return info.isFile() ? target : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Resolves a key inside the execution's folder, refusing anything that would leave it. */
-  pathFor(executionId: string, key: string): string {
-    if (!EXECUTION_ID.test(executionId)) throw new UnsafePathError(`invalid execution id ${executionId}`);
-    const problem = relativePathProblem(key);
-    if (problem !== null) throw new UnsafePathError(`artifact key ${JSON.stringify(key)} ${problem}`);
-    const base = path.join(this.root, executionId);
-    const target = path.join(base, ...key.split('/'));
-    if (!target.startsWith(base + path.sep)) throw new UnsafePathError(`artifact key ${key} leaves its folder`);
-    return target;
-  }
-
-  private keyFor(scope: string, name: string): string {
-    const key = `${scope}/${name}`;
-    const problem = relativePathProblem(key);
-    if (problem !== null) throw new UnsafePathError(`artifact name ${JSON.stringify(key)} ${problem}`);
-    return key;
-  }
+export interface ArtifactStore {
+  /** Stores `data` under `<scope>/<name>`, replacing what was there, and returns its reference. */
+  put(executionId: string, scope: string, name: string, data: Buffer): Promise<ArtifactRef>;
+  /** Stores what `source` yields under `<scope>/<name>`; nothing is stored if the stream fails. */
+  putStream(executionId: string, scope: string, name: string, source: Readable): Promise<ArtifactRef>;
+  /** @throws ArtifactNotFoundError */
+  read(executionId: string, key: string): Promise<Buffer>;
+  /**
+   * The file's bytes, or those of `range`, as a stream that is already open.
+   * @throws ArtifactNotFoundError
+   */
+  readStream(executionId: string, key: string, range?: ByteRange): Promise<Readable>;
+  /** Null when nothing is stored under `key`. */
+  stat(executionId: string, key: string): Promise<ArtifactInfo | null>;
+  /** Every file of the execution, or those below the folder key `under`, in key order. */
+  list(executionId: string, under?: string): Promise<ArtifactInfo[]>;
+  /** Removes the file; false when there was none. */
+  delete(executionId: string, key: string): Promise<boolean>;
+  /**
+   * Copies a file of one execution to the same key of another (a retry reuses its parent's files).
+   * @throws ArtifactNotFoundError
+   */
+  copy(fromExecutionId: string, key: string, toExecutionId: string): Promise<void>;
 }
+
+/**
+ * @deprecated Only so that `new ArtifactStore(root)` in src/api/server.ts keeps building a local
+ * store while src/api is being reworked: build a `LocalArtifactStore`, or call
+ * `artifactStoreFromConfig`, and remove this.
+ */
+export const ArtifactStore = LocalArtifactStore;

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostFileInput } from '../../src/sandbox/host-file-input';
 import { LocalSandbox, checkLocalSandbox } from '../../src/sandbox/local-sandbox';
 import { SandboxUnavailableError, type SandboxExecution, type SandboxRunRequest } from '../../src/sandbox/types';
 
@@ -183,7 +184,7 @@ test('uploaded files are readable; written files are collected, inputs and symli
       'open("__pycache__/junk.pyc", "w").write("x")',
       'int(df.amount.sum())',
     ].join('\n'),
-    { files: [{ name: 'sales.csv', path: csv }], outputDir },
+    { files: [hostFileInput('sales.csv', csv)], outputDir },
   );
 
   expect(execution.error).toBeNull();
@@ -200,7 +201,7 @@ test('uploaded files are readable; written files are collected, inputs and symli
 test('an input the code rewrites is collected', async () => {
   const csv = join(root, 'data.csv');
   writeFileSync(csv, 'a\n1\n');
-  const execution = await run('open("data.csv", "a").write("2\\n")', { files: [{ name: 'data.csv', path: csv }] });
+  const execution = await run('open("data.csv", "a").write("2\\n")', { files: [hostFileInput('data.csv', csv)] });
 
   expect(execution.files.map((f) => f.name)).toEqual(['data.csv']);
   expect(readFileSync(execution.files[0].path, 'utf8')).toBe('a\n1\n2\n');
@@ -211,7 +212,7 @@ test('an input in a subfolder (a file an earlier step wrote there) is placed the
   const csv = join(root, 'nested.csv');
   writeFileSync(csv, 'a\n1\n');
   const execution = await run("print(open('out/deeper/nested.csv').read())", {
-    files: [{ name: 'out/deeper/nested.csv', path: csv }],
+    files: [hostFileInput('out/deeper/nested.csv', csv)],
   });
   expect(execution.error).toBeNull();
   expect(execution.logs.stdout.join('')).toBe('a\n1\n\n');
@@ -219,7 +220,7 @@ test('an input in a subfolder (a file an earlier step wrote there) is placed the
 });
 
 test('input names that are not plain file names are refused', async () => {
-  await expect(run('1', { files: [{ name: '../escape.csv', path: '/etc/hostname' }] })).rejects.toThrow(
+  await expect(run('1', { files: [hostFileInput('../escape.csv', '/etc/hostname')] })).rejects.toThrow(
     /not a plain file name/,
   );
 });
@@ -533,9 +534,9 @@ describe('warm pool', () => {
     for (const code of jobs) {
       await fullPool();
       const warmDir = newOutputDir();
-      const warm = await run(code, { files: [{ name: 'sales.csv', path: csv }], outputDir: warmDir }, pool);
+      const warm = await run(code, { files: [hostFileInput('sales.csv', csv)], outputDir: warmDir }, pool);
       const coldDir = newOutputDir();
-      const cold = await run(code, { files: [{ name: 'sales.csv', path: csv }], outputDir: coldDir }, sandbox);
+      const cold = await run(code, { files: [hostFileInput('sales.csv', csv)], outputDir: coldDir }, sandbox);
 
       expect(comparable(warm, warmDir)).toEqual(comparable(cold, coldDir));
     }

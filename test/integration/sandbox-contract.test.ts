@@ -1,8 +1,10 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { E2bSandbox } from '../../src/sandbox/e2b-sandbox';
-import { LocalSandbox } from '../../src/sandbox/local-sandbox';
+import { ConfigError, loadConfig, type Config } from '../../src/config';
+import { SANDBOX_KINDS, type SandboxKind } from '../../src/domain/sandbox-kinds';
+import { hostFileInput } from '../../src/sandbox/host-file-input';
+import { createSandbox } from '../../src/sandbox/registry';
 import type { Sandbox, SandboxExecution, SandboxRunRequest } from '../../src/sandbox/types';
 
 // The SDK requires chalk 5, an ES module, which Jest cannot require on Node 20 (Node itself can, from
@@ -17,19 +19,47 @@ jest.mock(require.resolve('chalk', { paths: [require.resolve('e2b')] }), () => {
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
 
 /**
- * What every backend must do, in the terms the activity and the workflow rely on. `makeSandbox`
- * gets a folder of its own, reachable by any uid (the local sandbox runs as nobody).
+ * The configuration a worker would have with `kind` as its default backend and its work folder under
+ * `root`, or why this host cannot have it (E2B without E2B_API_KEY).
  */
-function contract(name: string, makeSandbox: (root: string) => Sandbox, describeBackend: jest.Describe = describe) {
+function configFor(kind: SandboxKind, root: string): Config | string {
+  try {
+    return loadConfig({
+      SANDBOX: kind,
+      SANDBOX_WORK_DIR: join(root, 'work'),
+      // One warm sandbox: the pool's path is taken, and the shared host is spared a second one.
+      SANDBOX_POOL_SIZE: '1',
+      E2B_API_KEY: process.env.E2B_API_KEY,
+      E2B_DOMAIN: process.env.E2B_DOMAIN,
+      E2B_TEMPLATE: process.env.E2B_TEMPLATE,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.replace(/\s+/g, ' ');
+    throw error;
+  }
+}
+
+/**
+ * What every backend must do, in the terms the activity and the workflow rely on. Each is built the
+ * way the worker builds it (src/sandbox/registry.ts), in a folder of its own reachable by any uid
+ * (the local sandbox runs as nobody).
+ */
+function contract(name: SandboxKind) {
+  const skipped = configFor(name, tmpdir());
+  if (typeof skipped === 'string') console.log(`[${name}] skipped: ${skipped}`);
+  const describeBackend = typeof skipped === 'string' ? describe.skip : describe;
   describeBackend(`sandbox contract: ${name}`, () => {
     let root: string;
     let sandbox: Sandbox;
     let runs = 0;
 
-    beforeAll(() => {
+    beforeAll(async () => {
       root = mkdtempSync(join(tmpdir(), `sandbox-contract-${name}-`));
       chmodSync(root, 0o755);
-      sandbox = makeSandbox(root);
+      const config = configFor(name, root);
+      if (typeof config === 'string') throw new Error(config);
+      sandbox = await createSandbox(name, config, { warn: (message) => console.warn(`[${name}] ${message}`) });
+      expect(sandbox.kind).toBe(name);
     });
 
     afterAll(async () => {
@@ -99,7 +129,7 @@ function contract(name: string, makeSandbox: (root: string) => Sandbox, describe
       writeFileSync(csv, 'region,amount\nnorth,10\nsouth,5\nnorth,7\n');
 
       const execution = await run('import pandas as pd\nint(pd.read_csv("sales.csv").amount.sum())', {
-        files: [{ name: 'sales.csv', path: csv }],
+        files: [hostFileInput('sales.csv', csv)],
       });
 
       expect(execution.error).toBeNull();
@@ -182,8 +212,4 @@ function contract(name: string, makeSandbox: (root: string) => Sandbox, describe
   });
 }
 
-contract('local', (root) => new LocalSandbox({ workRoot: join(root, 'work') }));
-
-const e2bApiKey = process.env.E2B_API_KEY;
-const describeE2b = e2bApiKey ? describe : (console.log('[e2b] skipped: E2B_API_KEY is not set'), describe.skip);
-contract('e2b', () => new E2bSandbox({ apiKey: e2bApiKey || 'unset' }), describeE2b);
+for (const kind of SANDBOX_KINDS) contract(kind);

@@ -18,6 +18,7 @@ import {
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostFileInput } from '../../src/sandbox/host-file-input';
 import { LocalSandbox } from '../../src/sandbox/local-sandbox';
 import type { SandboxExecution, SandboxRunRequest } from '../../src/sandbox/types';
 
@@ -443,7 +444,7 @@ describe.each([
         '        print("refused", source, error.errno)',
         'os.link("/etc/passwd", "hard-link")',
       ].join('\n'),
-      { files: [{ name: 'data.csv', path: csv }], outputDir },
+      { files: [hostFileInput('data.csv', csv)], outputDir },
       sandbox(),
     );
 
@@ -468,9 +469,9 @@ describe.each([
       const before = readdirSync(root).sort();
       const status = sandbox().poolStatus();
 
-      await expect(run('print(1)', { files: [{ name, path: hostSecretFile }], outputDir }, sandbox())).rejects.toThrow(
-        /not a plain file name/,
-      );
+      await expect(
+        run('print(1)', { files: [hostFileInput(name, hostSecretFile)], outputDir }, sandbox()),
+      ).rejects.toThrow(/not a plain file name/);
       expect(readdirSync(outputDir)).toEqual([]);
       expect(readdirSync(root).sort()).toEqual(before);
       expect(existsSync('/etc/x')).toBe(false);

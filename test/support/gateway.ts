@@ -1,15 +1,14 @@
 import type { Client } from '@temporalio/client';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
 import type { Config } from '../../src/config';
-import { ArtifactStore } from '../../src/storage/artifact-store';
+import { artifactStoreFromConfig } from '../../src/storage/artifact-store-from-config';
 
 /**
  * The gateway in this process on a free loopback port, for tests, benches and the history recorder;
- * its artifact store is `<DATA_DIR>/artifacts`, as in src/api/server.ts.
+ * with the artifact store the configuration asks for, as the worker's.
  */
 export async function startGateway(
   client: Client,
@@ -18,7 +17,7 @@ export async function startGateway(
 ): Promise<{ server: Server; baseUrl: string }> {
   const app = createApp({
     client,
-    store: new ArtifactStore(path.join(config.dataDir, 'artifacts')),
+    store: artifactStoreFromConfig(config),
     config,
     logger: pino({ level: logLevel }),
   });

@@ -15,7 +15,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { E2B_WORKSPACE, E2bSandbox, type E2bSandboxHandle, type E2bSdk } from '../../src/sandbox/e2b-sandbox';
-import { createSandbox } from '../../src/sandbox';
+import { loadConfig } from '../../src/config';
+import { hostFileInput } from '../../src/sandbox/host-file-input';
+import { createSandbox } from '../../src/sandbox/registry';
 import {
   SandboxConfigurationError,
   SandboxUnavailableError,
@@ -224,7 +226,7 @@ test('a run creates a labelled sandbox without internet, uploads the inputs, str
 
   const result = await backend().run(
     request({
-      files: [{ name: 'sales.csv', path: csv }],
+      files: [hostFileInput('sales.csv', csv)],
       timeoutMs: 30_000,
       onStdout: (chunk) => streamed.push(chunk),
       onSandboxStarted: (id) => started.push(id),
@@ -292,10 +294,7 @@ test('written and changed files are collected with their folders; inputs, caches
 
   const result = await backend().run(
     request({
-      files: [
-        { name: 'a.csv', path: a },
-        { name: 'b.csv', path: b },
-      ],
+      files: [hostFileInput('a.csv', a), hostFileInput('b.csv', b)],
       outputDir,
     }),
   );
@@ -387,7 +386,7 @@ test('a refused API key after creation is a configuration error, and the sandbox
   };
 
   const error = await rejection(
-    new E2bSandbox({ apiKey: 'k', sdk: failing }).run(request({ files: [{ name: 'x.csv', path: csv }] })),
+    new E2bSandbox({ apiKey: 'k', sdk: failing }).run(request({ files: [hostFileInput('x.csv', csv)] })),
   );
 
   expect(error).toBeInstanceOf(SandboxConfigurationError);
@@ -538,12 +537,21 @@ test('with the real SDK, an unreachable E2B API is SandboxUnavailableError', asy
 test('the API key comes from the options only; without one the backend refuses to exist', () => {
   expect(() => new E2bSandbox({ apiKey: undefined, sdk })).toThrow(SandboxConfigurationError);
   expect(() => new E2bSandbox({ apiKey: '  ', sdk })).toThrow(SandboxConfigurationError);
-  expect(() => createSandbox('e2b', { apiKey: undefined })).toThrow(/E2B_API_KEY/);
-  expect(createSandbox('e2b', { apiKey: 'k', sdk }).kind).toBe('e2b');
+});
+
+test('the registry builds E2B from the configured key, and refuses without one', async () => {
+  const warn = (message: string) => {
+    throw new Error(`unexpected warning: ${message}`);
+  };
+  await expect(createSandbox('e2b', loadConfig({}), { warn })).rejects.toThrow(/E2B_API_KEY/);
+  // Building contacts nobody: the SDK is loaded, and a sandbox created, only by a run.
+  const built = await createSandbox('e2b', loadConfig({ E2B_API_KEY: 'k' }), { warn });
+  expect(built.kind).toBe('e2b');
+  await built.close();
 });
 
 test('input names that are not plain file names are refused before any sandbox starts', async () => {
-  await expect(backend().run(request({ files: [{ name: '../x.csv', path: '/etc/hostname' }] }))).rejects.toThrow(
+  await expect(backend().run(request({ files: [hostFileInput('../x.csv', '/etc/hostname')] }))).rejects.toThrow(
     /not a plain file name/,
   );
   expect(sdk.created).toEqual([]);
