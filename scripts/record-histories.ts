@@ -388,6 +388,88 @@ const RECORDINGS: Recording[] = [
     },
     check: expectAttempts('failed,succeeded'),
   },
+  // Recorded after the reshaped core (patch `core-2`): its new paths.
+  {
+    name: 'signals',
+    expected: 'succeeded',
+    drive: async ({ client, submit }) => {
+      const id = await submit('signals', { code: slowCode(3), options: { requireApproval: true } });
+      const handle = client.workflow.getHandle(id);
+      await waitForSnapshot(handle, (snapshot) => snapshot.awaiting?.kind === 'approval');
+      await handle.signal('input', { approve: 'maybe' }); // refused, recorded
+      await handle.signal('input', { approve: true });
+      await waitForSandboxOutput(client, handle, SANDBOX_MARKER);
+      await handle.signal('resume', {}); // refused: it is running
+      await handle.signal('pause', { reason: 'by signal' });
+      await waitForSnapshot(handle, (snapshot) => snapshot.status === 'paused' && attemptStatuses(snapshot) !== '');
+      await handle.signal('resume', {});
+      return id;
+    },
+    check: (snapshot) => {
+      const refused = snapshot.timeline.filter((event) => event.event === 'SIGNAL_REFUSED').length;
+      return refused === 2 ? expectAttempts('succeeded')(snapshot) : `${refused} refused signals, expected 2`;
+    },
+  },
+  {
+    name: 'branch-thrown',
+    expected: 'failed',
+    drive: async ({ fake, submit }) => {
+      const byStep = { a: slowCode(60), b: "raise ValueError('b broke')" };
+      fake.script(answer.codeForStep(byStep), answer.codeForStep(byStep));
+      fake.script({ purpose: 'code', status: 401, message: 'the key was revoked' });
+      return submit('branch-thrown', {
+        task: 'Two things at once.',
+        plan: {
+          steps: [
+            { id: 'a', title: 'A' },
+            { id: 'b', title: 'B' },
+          ],
+        },
+      });
+    },
+    check: (snapshot) =>
+      snapshot.timeline.some((event) => event.description === 'step a was stopped: step b ended the run')
+        ? null
+        : 'step a was not stopped',
+  },
+  {
+    name: 'branch-aborted',
+    expected: 'failed',
+    drive: async ({ fake, submit }) => {
+      const byStep = { a: slowCode(60), b: "raise ValueError('stop everything')" };
+      fake.script(answer.codeForStep(byStep), answer.codeForStep(byStep), answer.analysis('It stopped.'));
+      return submit('branch-aborted', {
+        task: 'Two things at once.',
+        plan: {
+          steps: [
+            { id: 'a', title: 'A' },
+            { id: 'b', title: 'B', recovery: { CODE_ERROR: { strategy: 'abort' } } },
+          ],
+        },
+      });
+    },
+  },
+  {
+    name: 'caller-code-failed',
+    expected: 'failed',
+    drive: async ({ submit }) => submit('caller-code-failed', { code: "raise RuntimeError('x')" }),
+    check: expectAttempts('failed'),
+  },
+  {
+    name: 'caller-code-repaired',
+    expected: 'succeeded',
+    drive: async ({ fake, submit }) => {
+      fake.script(answer.code("print('repaired')"));
+      return submit('caller-code-repaired', { code: "raise RuntimeError('x')", options: { repair: true } });
+    },
+    check: expectAttempts('failed,succeeded'),
+  },
+  {
+    name: 'caller-code-refused',
+    expected: 'failed',
+    drive: async ({ submit }) => submit('caller-code-refused', { code: 'import socket' }),
+    check: expectAttempts('failed'),
+  },
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),

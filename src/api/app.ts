@@ -346,6 +346,14 @@ async function syncResponse(service: ExecutionService, snapshot: ExecutionSnapsh
     analysis: snapshot.result?.analysis ?? null,
     outputs: { plots, data: snapshot.result?.outputs.data ?? null },
     logs,
+    attempts: snapshot.steps.flatMap((step) =>
+      step.attempts.map((attempt) => ({
+        stepId: step.id,
+        n: attempt.n,
+        author: attempt.author,
+        status: attempt.status,
+      })),
+    ),
     error: succeeded ? null : (snapshot.error?.message ?? `execution ended ${snapshot.status}`),
     files: (snapshot.result?.files ?? []).map((file) => file.name),
   };

@@ -114,8 +114,11 @@ export class Control {
     }
   }
 
-  /** Whether the execution may start its steps: `starting` moves to `running`. */
-  canRun(): boolean {
-    return can(this.record.current, 'run');
+  /**
+   * Called before the first model call or sandbox run of a step: a `starting` execution becomes
+   * `running`. Refused given code therefore fails the execution while it is still starting.
+   */
+  beginRunning(): void {
+    if (can(this.record.current, 'run')) this.transition('run', 'steps begin');
   }
 }

@@ -38,7 +38,6 @@ export class Execution {
       }
       record.log('info', 'the plan was approved');
     }
-    if (features.core2 && control.canRun()) control.transition('run', 'steps begin');
 
     const failure = await new StepRunner(this.ctx).runAll(plan, prevalidated);
     if (failure === null) await this.succeed(plan);

@@ -223,6 +223,7 @@ export class StepRunner {
       } else {
         await control.gate();
         await control.withinBudget('a model call', step.id);
+        control.beginRunning();
         record.setPhase('generating', step.id);
         const generated = await llm.generateCode({
           executionId: input.executionId,
@@ -267,6 +268,7 @@ export class StepRunner {
       } else {
         await control.gate();
         await control.withinBudget('a sandbox run', step.id);
+        control.beginRunning();
         record.setPhase('executing', step.id);
         record.addEvent('step', 'RESOURCE_ALLOCATED', `sandbox run ${n} of step ${step.id}`, step.id, {
           sandbox: options.sandbox,
