@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import { clip } from '../domain/clip';
 import { ErrorType } from '../domain/errors';
 import { relativePathProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
@@ -28,6 +29,7 @@ import {
   type SandboxInputFile,
 } from '../sandbox/types';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
+import type { LiveOutput } from '../workflows/messages';
 import type { CodeValidator, ValidationReport } from './code-validator';
 
 /** What the activities need from the world; tests hand in real fakes. */
@@ -88,12 +90,6 @@ export interface AnalyzeInput {
   files: string[];
   error: string | null;
   model: string;
-}
-
-/** Cuts `text` to `max` characters, saying how much was cut. */
-export function clipText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, max)}\n… [output cut: ${text.length - max} more characters]`;
 }
 
 /** Builds the activities with their dependencies. */
@@ -197,8 +193,10 @@ export function createActivities(deps: ActivityDeps) {
       let sandboxId = reconnectSandboxId;
       let stdoutChars = 0;
       let tail = '';
-      const beat = () =>
-        context.heartbeat({ stepId: input.stepId, attempt: input.attempt, stdoutChars, tail, sandboxId });
+      const beat = () => {
+        const details: LiveOutput = { stepId: input.stepId, attempt: input.attempt, stdoutChars, tail, sandboxId };
+        context.heartbeat(details);
+      };
       const heartbeat = setInterval(beat, HEARTBEAT_MS);
       try {
         beat();
@@ -282,7 +280,7 @@ async function storeOutcome(
     // Large values stay out of workflow history: text is cut, a large JSON value is replaced by a note.
     for (const field of ['text', 'html', 'markdown', 'svg'] as const) {
       const value = stored[field];
-      if (value !== undefined) stored[field] = clipText(value, MAX_STDOUT_CHARS);
+      if (value !== undefined) stored[field] = clip(value, MAX_STDOUT_CHARS);
     }
     if (json !== undefined) {
       const size = JSON.stringify(json)?.length ?? 0;
@@ -294,8 +292,8 @@ async function storeOutcome(
     ok: execution.failure === null && execution.error === null,
     errorType: execution.failure ?? (execution.error ? ErrorType.CODE_ERROR : null),
     error: execution.error,
-    stdout: clipText(execution.logs.stdout.join(''), MAX_STDOUT_CHARS),
-    stderr: clipText([...execution.logs.stderr, ...notes.map((note) => `${note}\n`)].join(''), MAX_STDERR_CHARS),
+    stdout: clip(execution.logs.stdout.join(''), MAX_STDOUT_CHARS),
+    stderr: clip([...execution.logs.stderr, ...notes.map((note) => `${note}\n`)].join(''), MAX_STDERR_CHARS),
     results,
     files,
     usage: execution.usage,

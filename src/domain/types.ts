@@ -1,5 +1,6 @@
 import type { ErrorType } from './errors';
 import type { RecoveryPolicy } from './recovery';
+import type { SandboxKind } from './sandbox-kinds';
 import type { ExecutionStatus, TaskKind, TriggeredBy } from './status';
 
 /**
@@ -46,7 +47,7 @@ export interface ExecutionOptions {
   stepTimeoutMs: number;
   requireApproval: boolean;
   budgetUsd: number | null;
-  sandbox: 'local' | 'e2b';
+  sandbox: SandboxKind;
   model: string;
   onExhausted: OnExhausted;
   /** How long a question to a person (approval, recovery) may stay unanswered. */

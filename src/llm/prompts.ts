@@ -1,4 +1,5 @@
 import type { Plan, PlanStep } from '../domain/types';
+import { clip } from '../domain/clip';
 
 /** What the model is shown of an uploaded file. */
 export interface FilePreview {
@@ -26,10 +27,6 @@ function describeFiles(files: FilePreview[]): string {
   return files
     .map((file) => `File "${file.name}" (${file.size} bytes), first lines:\n${file.preview || '(binary or empty)'}`)
     .join('\n\n');
-}
-
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}\n… [${text.length - max} more characters cut]`;
 }
 
 export function planPrompt(task: string, files: FilePreview[]): Prompt {

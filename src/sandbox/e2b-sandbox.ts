@@ -25,6 +25,7 @@ import {
   type SandboxRunRequest,
 } from './types';
 import { abortError, assertInputName } from './input-names';
+import { assertNever } from '../domain/assert-never';
 
 /** Where the inputs go and the code runs, inside the E2B sandbox. */
 export const E2B_WORKSPACE = '/home/user/workspace';
@@ -508,8 +509,4 @@ function sameFile(before: EntryInfo | undefined, after: EntryInfo): boolean {
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
-}
-
-function assertNever(value: never): never {
-  throw new Error(`Unexpected value ${String(value)}`);
 }

@@ -31,6 +31,7 @@ import {
   type SandboxRunRequest,
 } from './types';
 import { abortError, assertInputName } from './input-names';
+import { assertNever } from '../domain/assert-never';
 
 const DEFAULT_PYTHON = '/usr/bin/python3';
 const DEFAULT_BWRAP = '/usr/bin/bwrap';
@@ -609,8 +610,4 @@ function asError(error: unknown): Error {
 
 function describe(error: unknown): string {
   return asError(error).message;
-}
-
-function assertNever(value: never): never {
-  throw new Error(`Unexpected value ${String(value)}`);
 }
