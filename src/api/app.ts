@@ -1,8 +1,6 @@
 import type { Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import multer from 'multer';
-import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import multer, { MulterError } from 'multer';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 import type { Config } from '../config';
@@ -10,6 +8,7 @@ import { contentTypeFor } from '../domain/file-names';
 import type { ArtifactRef, ExecutionSnapshot } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
 import { errorHandler } from './error-handler';
+import { requestId } from './middleware/request-id';
 import { ExecutionService, type IncomingFile } from './execution-service';
 import { badRequest, HttpError, notFound } from './http-error';
 import { HttpMetrics } from './metrics';
@@ -73,16 +72,26 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Base64 inflates files by a third; the per-file limit is checked again after decoding.
   const jsonLimit = Math.ceil(config.maxUploadBytes * 1.4) + 1024 * 1024;
-  const upload = multer({
+  const multipart = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: config.maxUploadBytes, files: MAX_FILES, fields: 20, fieldSize: 1024 * 1024 },
-  });
+  }).any();
+  // A body the multipart parser cannot read (a boundary that does not match its header, a cut part) is
+  // the caller's mistake: 400, not the parser's bare error.
+  const upload = {
+    any: () => (req: Request, res: Response, next: NextFunction) =>
+      multipart(req, res, (error?: unknown) => {
+        if (error === undefined || error === null || error instanceof MulterError) return next(error);
+        const reason = error instanceof Error ? error.message : String(error);
+        next(new HttpError(400, 'BAD_MULTIPART', `The multipart body could not be read: ${reason}.`));
+      }),
+  };
 
+  app.use(requestId());
   app.use((req, res, next) => {
-    const requestId = req.header('x-request-id') ?? randomUUID();
     const started = process.hrtime.bigint();
-    res.setHeader('x-request-id', requestId);
     res.on('finish', () => {
+      const requestId = res.locals.requestId as string;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const routePath = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       metrics.observe(req.method, routePath, res.statusCode, ms);
@@ -177,13 +186,12 @@ export function createApp(deps: AppDeps): express.Express {
     route(async (req, res) => {
       const id = String(req.params.id);
       const key = ([] as string[]).concat(req.params.key as string | string[]).join('/');
-      const location = await service.artifact(id, key);
+      const { stream, size } = await service.artifact(id, key);
       res.type(contentTypeFor(key));
+      res.setHeader('content-length', String(size));
       res.setHeader('x-content-type-options', 'nosniff');
       res.setHeader('content-disposition', `inline; filename="${key.split('/').pop()?.replace(/"/g, '') ?? 'file'}"`);
-      createReadStream(location)
-        .on('error', () => res.destroy())
-        .pipe(res);
+      stream.on('error', () => res.destroy()).pipe(res);
     }),
   );
 

@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { createHash, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Config } from '../config';
 import { fileNameProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
@@ -23,7 +24,6 @@ import type {
   Plan,
 } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
-import { LocalArtifactStore } from '../storage/local-artifact-store';
 import {
   WORKFLOW_TYPE,
   cancelSignal,
@@ -314,14 +314,11 @@ export class ExecutionService {
     const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
     if (filter.status) clauses.push(`ExecutionState = '${filter.status}'`);
     if (filter.triggeredBy) clauses.push(`TriggeredBy = '${filter.triggeredBy}'`);
-    let token: Buffer | undefined;
-    if (filter.nextPageToken) {
-      token = Buffer.from(filter.nextPageToken, 'base64url');
-      if (token.length === 0) throw new HttpError(400, 'BAD_REQUEST', 'nextPageToken is not valid');
-    }
+    const query = clauses.join(' AND ');
+    const token = filter.nextPageToken ? readPageToken(filter.nextPageToken, query) : undefined;
     const response = await this.client.workflowService.listWorkflowExecutions({
       namespace: this.config.temporal.namespace,
-      query: clauses.join(' AND '),
+      query,
       pageSize: filter.pageSize,
       nextPageToken: token,
     });
@@ -349,25 +346,16 @@ export class ExecutionService {
     const next = response.nextPageToken;
     return {
       executions,
-      nextPageToken: next && next.length > 0 ? Buffer.from(next).toString('base64url') : null,
+      nextPageToken: next && next.length > 0 ? writePageToken(next, query) : null,
     };
   }
 
-  /**
-   * Resolves an artifact of an execution to a file on disk; 404 when there is none.
-   * Transitional: only a local store has paths. Once the route streams, return
-   * `{ stream: await this.store.readStream(id, key), size }` after `this.store.stat(id, key)`.
-   */
-  async artifact(id: string, key: string): Promise<string> {
+  /** An artifact of an execution as a stream, with its size; 404 when there is none. */
+  async artifact(id: string, key: string): Promise<{ stream: Readable; size: number }> {
     checkId(id);
-    let location: string | null;
-    try {
-      location = this.store instanceof LocalArtifactStore ? await this.store.locate(id, key) : null;
-    } catch {
-      location = null;
-    }
-    if (location === null) throw notFound(`execution ${id} has no file ${key}`);
-    return location;
+    const info = await this.store.stat(id, key);
+    if (info === null) throw notFound(`execution ${id} has no file ${key}`);
+    return { stream: await this.store.readStream(id, key), size: info.size };
   }
 
   async read(id: string, key: string): Promise<Buffer> {
@@ -489,6 +477,32 @@ function dependentsOf(plan: Plan, stepId: string): Set<string> {
     }
   }
   return result;
+}
+
+/**
+ * The page token a client gets: the server's token with a checksum over it and the list's query.
+ * Temporal answers a token it did not make with a retried UNKNOWN error (about 20 s, then a 500), so
+ * the gateway refuses a mangled token, or one from another filter, itself with a 400.
+ */
+function writePageToken(serverToken: Uint8Array, query: string): string {
+  const token = Buffer.from(serverToken).toString('base64url');
+  return `${token}.${pageTokenSum(token, query)}`;
+}
+
+function readPageToken(clientToken: string, query: string): Buffer {
+  const [token, sum, ...rest] = clientToken.split('.');
+  if (!token || rest.length > 0 || sum !== pageTokenSum(token, query)) {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      'nextPageToken is not valid: pass the one the previous page returned, with the same filters.',
+    );
+  }
+  return Buffer.from(token, 'base64url');
+}
+
+function pageTokenSum(token: string, query: string): string {
+  return createHash('sha256').update(`${query}\n${token}`).digest('base64url').slice(0, 16);
 }
 
 class QueryTimeout extends Error {}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { recoveryPolicySchema } from '../domain/plan-schema';
+import { SANDBOX_KINDS } from '../domain/sandbox-kinds';
 import { TRIGGERS } from '../domain/status';
 
 const MAX_TASK_CHARS = 20_000;
@@ -28,7 +29,7 @@ export const optionsSchema = z
       .default(120_000),
     requireApproval: z.boolean().default(false),
     budgetUsd: z.number().positive().nullable().default(null),
-    sandbox: z.enum(['local', 'e2b']).optional(),
+    sandbox: z.enum(SANDBOX_KINDS).optional(),
     model: z.string().min(1).max(200).optional(),
     onExhausted: z.enum(['fail', 'ask']).default('fail'),
     repair: z.boolean().default(false),

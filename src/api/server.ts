@@ -1,8 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import path from 'node:path';
 import pino from 'pino';
 import { isLoopback, loadConfig } from '../config';
-import { ArtifactStore } from '../storage/artifact-store';
+import { artifactStoreFromConfig } from '../storage/artifact-store-from-config';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -14,7 +13,7 @@ async function main(): Promise<void> {
   // Connect lazily so the gateway starts (and /healthz answers "down") while Temporal is away.
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp({ client, store: new ArtifactStore(path.join(config.dataDir, 'artifacts')), config, logger });
+  const app = createApp({ client, store: artifactStoreFromConfig(config), config, logger });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');
   });

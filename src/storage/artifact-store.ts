@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import type { ArtifactRef } from '../domain/types';
-import { LocalArtifactStore } from './local-artifact-store';
 
 export { ArtifactNotFoundError, UnsafePathError } from './artifact-keys';
 
@@ -47,10 +46,3 @@ export interface ArtifactStore {
    */
   copy(fromExecutionId: string, key: string, toExecutionId: string): Promise<void>;
 }
-
-/**
- * @deprecated Only so that `new ArtifactStore(root)` in src/api/server.ts keeps building a local
- * store while src/api is being reworked: build a `LocalArtifactStore`, or call
- * `artifactStoreFromConfig`, and remove this.
- */
-export const ArtifactStore = LocalArtifactStore;

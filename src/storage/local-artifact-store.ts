@@ -133,15 +133,6 @@ export class LocalArtifactStore implements ArtifactStore {
     await this.placeWhole(target, (partial) => copyFile(source, partial));
   }
 
-  /**
-   * The file's path on this host, or null when it is not stored.
-   * @deprecated Only for the gateway's artifact route, which still streams from a path: it should
-   * use `readStream` (and `stat` for the size), and then this goes.
-   */
-  async locate(executionId: string, key: string): Promise<string | null> {
-    return (await this.stat(executionId, key)) === null ? null : this.pathFor(executionId, key);
-  }
-
   /** Writes a file with `write` under a temporary name, then renames it to `target` whole. */
   private async placeWhole(target: string, write: (partial: string) => Promise<unknown>): Promise<void> {
     const partialDir = path.join(this.root, PARTIAL_DIR);
