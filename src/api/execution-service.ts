@@ -12,6 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config';
 import { fileNameProblem } from '../domain/file-names';
+import { dependentsOf } from '../domain/plan-graph';
 import { parsePlan } from '../domain/plan-schema';
 import { pricesFor } from '../domain/pricing';
 import { isExecutionStatus, isTerminal, type ExecutionStatus, type TaskKind, type TriggeredBy } from '../domain/status';
@@ -464,21 +465,6 @@ export class ExecutionService {
 }
 
 /** `stepId` and every step that depends on it, directly or not. */
-function dependentsOf(plan: Plan, stepId: string): Set<string> {
-  const result = new Set([stepId]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const step of plan.steps) {
-      if (!result.has(step.id) && step.dependsOn.some((dependency) => result.has(dependency))) {
-        result.add(step.id);
-        grew = true;
-      }
-    }
-  }
-  return result;
-}
-
 /**
  * The page token a client gets: the server's token with a checksum over it and the list's query.
  * Temporal answers a token it did not make with a retried UNKNOWN error (about 20 s, then a 500), so
