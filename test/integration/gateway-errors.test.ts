@@ -1,4 +1,5 @@
 /** What the gateway answers to requests that are the caller's mistake: the error shape, never a 500. */
+import http from 'node:http';
 import { useHarness } from '../support/harness';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -37,13 +38,21 @@ describe('the gateway and bad input', () => {
     expect(otherFilter.status).toBe(400);
   });
 
-  test('a multipart body whose boundary does not match its header is a 400 BAD_MULTIPART', async () => {
-    const body = '--other\r\nContent-Disposition: form-data; name="code"\r\n\r\nprint(1)\r\n--other--\r\n';
-    const response = await harness.request('POST', '/api/executions', body, {
-      'content-type': 'multipart/form-data; boundary=expected',
-    });
-    expect(response.status).toBe(400);
-    expect(response.body.error.code).toBe('BAD_MULTIPART');
+  test('a multipart body the parser cannot read is a 400 BAD_MULTIPART', async () => {
+    const part = 'Content-Disposition: form-data; name="code"\r\n\r\nprint(1)\r\n';
+    const unreadable = [
+      // The boundary does not match the header's: busboy says "Unexpected end of form".
+      { boundary: 'expected', body: `--other\r\n${part}--other--\r\n`, reason: 'Unexpected end of form' },
+      { boundary: 'b', body: '--b\r\nno colon here\r\n\r\nx\r\n--b--\r\n', reason: 'Malformed part header' },
+    ];
+    for (const { boundary, body, reason } of unreadable) {
+      const response = await harness.request('POST', '/api/executions', body, {
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      });
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe('BAD_MULTIPART');
+      expect(response.body.error.message).toContain(reason);
+    }
   });
 
   test('a body that is neither JSON nor multipart is a 415', async () => {
@@ -53,16 +62,33 @@ describe('the gateway and bad input', () => {
   });
 
   test('a short, plain X-Request-Id is echoed; any other is replaced by a new id', async () => {
-    const plain = await harness.request('GET', '/api/executions', undefined, { 'x-request-id': 'client-42.a_b' });
-    expect(plain.headers.get('x-request-id')).toBe('client-42.a_b');
-    for (const bad of ['x'.repeat(129), 'has spaces', 'semi;colon', '<script>']) {
+    for (const plain of ['client-42.a_b', 'x'.repeat(128)]) {
+      const response = await harness.request('GET', '/api/executions', undefined, { 'x-request-id': plain });
+      expect(response.headers.get('x-request-id')).toBe(plain);
+    }
+    for (const bad of ['x'.repeat(129), 'y'.repeat(200), 'has spaces', 'semi;colon', '<script>', 'tab\there']) {
       const response = await harness.request('GET', '/api/executions', undefined, { 'x-request-id': bad });
       expect(response.status).toBe(200);
+      expect(response.headers.get('x-request-id')).not.toBe(bad);
       expect(response.headers.get('x-request-id')).toMatch(UUID);
     }
     const none = await harness.request('GET', '/api/executions');
     expect(none.headers.get('x-request-id')).toMatch(UUID);
   });
+
+  /** A GET whose path reaches the gateway exactly as written: a URL would resolve `..` and `%2e%2e` first. */
+  const rawGet = (path: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(harness.baseUrl);
+      http
+        .get({ hostname, port, path }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        })
+        .on('error', reject);
+    });
 
   test('artifact paths that climb out of the execution are not found', async () => {
     const started = await harness.request('POST', '/api/executions', { code: "open('out.txt', 'w').write('hi')" });
@@ -75,10 +101,11 @@ describe('the gateway and bad input', () => {
     expect(good.status).toBe(200);
     expect(good.headers.get('content-length')).toBe('2');
     expect(await good.text()).toBe('hi');
-    for (const route of [`../${id}/${file.key}`, `%2e%2e/%2e%2e/etc/passwd`, `steps/%2e%2e/%2e%2e/%2e%2e/x`]) {
-      const response = await harness.request('GET', `/api/executions/${id}/artifacts/${route}`);
+    // Each would reach the same file again if the store let a key climb out of its execution.
+    for (const route of [`../${id}/${file.key}`, `%2e%2e/${id}/${file.key}`, `steps/%2E%2E/%2e%2e/${id}/${file.key}`]) {
+      const response = await rawGet(`/api/executions/${id}/artifacts/${route}`);
       expect(response.status).toBe(404);
-      expect(response.body.error.code).toBe('NOT_FOUND');
+      expect(JSON.parse(response.text).error.code).toBe('NOT_FOUND');
     }
   });
 });

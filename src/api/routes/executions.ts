@@ -1,0 +1,161 @@
+import express, { type RequestHandler } from 'express';
+import type { Config } from '../../config';
+import { contentTypeFor } from '../../domain/file-names';
+import type { ArtifactRef } from '../../domain/types';
+import { streamEvents } from '../events';
+import type { ExecutionService } from '../execution-service';
+import type { HttpMetrics } from '../metrics';
+import { cancelSchema, inputSchema, listQuerySchema, pauseSchema, retrySchema } from '../schemas';
+import { readSubmission } from '../submission';
+import { route } from './route';
+
+export interface ExecutionRoutesDeps {
+  service: ExecutionService;
+  metrics: HttpMetrics;
+  config: Config;
+  /** The multipart parser, `multipartBody()`. */
+  multipart: RequestHandler;
+}
+
+/**
+ * /executions: start, list, read (snapshot, artifacts, checkpoints, live events), control (cancel,
+ * pause, resume, input) and retry.
+ */
+export function executionRoutes({ service, metrics, config, multipart }: ExecutionRoutesDeps): express.Router {
+  const router = express.Router();
+  const links = (id: string) => ({
+    self: `/api/executions/${id}`,
+    events: `/api/executions/${id}/events`,
+    temporalUi: `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(id)}`,
+  });
+
+  router.post(
+    '/executions',
+    multipart,
+    route(async (req, res) => {
+      const started = await service.submit(readSubmission(req, 'execution'));
+      if (started.created) metrics.executionsSubmitted++;
+      res.status(202).json({ id: started.id, status: started.status, links: links(started.id) });
+    }),
+  );
+
+  router.get(
+    '/executions',
+    route(async (req, res) => {
+      const page = await service.list(listQuerySchema.parse(req.query));
+      res.json({
+        executions: page.executions.map((summary) => ({ ...summary, links: links(summary.id) })),
+        nextPageToken: page.nextPageToken,
+      });
+    }),
+  );
+
+  router.get(
+    '/executions/:id',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const snapshot = await service.get(id);
+      res.json({ ...withUrls(snapshot, id), links: links(id) });
+    }),
+  );
+
+  router.get(
+    '/executions/:id/artifacts/*key',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const key = ([] as string[]).concat(req.params.key as string | string[]).join('/');
+      const { stream, size } = await service.artifact(id, key);
+      res.type(contentTypeFor(key));
+      res.setHeader('content-length', String(size));
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('content-disposition', `inline; filename="${key.split('/').pop()?.replace(/"/g, '') ?? 'file'}"`);
+      stream.on('error', () => res.destroy()).pipe(res);
+    }),
+  );
+
+  router.post(
+    '/executions/:id/cancel',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const body = cancelSchema.parse(req.body ?? {});
+      await service.cancel(id, body.reason);
+      // Cancelling completes in the workflow later; there is no new status to report yet.
+      res.status(202).json({ id, accepted: true });
+    }),
+  );
+
+  router.post(
+    '/executions/:id/pause',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const status = await service.pause(id, pauseSchema.parse(req.body ?? {}).reason);
+      res.status(202).json({ id, status });
+    }),
+  );
+
+  router.post(
+    '/executions/:id/resume',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const status = await service.resume(id, pauseSchema.parse(req.body ?? {}).reason);
+      res.status(202).json({ id, status });
+    }),
+  );
+
+  router.post(
+    '/executions/:id/input',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const status = await service.answer(id, inputSchema.parse(req.body ?? {}));
+      res.status(202).json({ id, status });
+    }),
+  );
+
+  router.get(
+    '/executions/:id/checkpoints',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      res.json({ checkpoints: withUrls(await service.checkpoints(id), id) });
+    }),
+  );
+
+  router.post(
+    '/executions/:id/retry',
+    route(async (req, res) => {
+      const parentId = String(req.params.id);
+      const body = retrySchema.parse(req.body ?? {});
+      const { id } = await service.retry(parentId, body.fromStep, body.code);
+      metrics.executionsSubmitted++;
+      res.status(202).json({ id, status: 'queued', parentId, links: links(id) });
+    }),
+  );
+
+  router.get(
+    '/executions/:id/events',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      const lastEventId = Number(req.header('last-event-id') ?? req.query.lastEventId ?? 0);
+      await streamEvents(service, id, Number.isFinite(lastEventId) ? lastEventId : 0, req, res);
+    }),
+  );
+
+  return router;
+}
+
+const isArtifactRef = (value: unknown): value is ArtifactRef =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as ArtifactRef).key === 'string' &&
+  typeof (value as ArtifactRef).sha256 === 'string' &&
+  typeof (value as ArtifactRef).size === 'number';
+
+/** Adds a download `url` to every artifact reference in a snapshot. */
+export function withUrls<T>(value: T, id: string): T {
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (typeof node !== 'object' || node === null) return node;
+    if (isArtifactRef(node)) return { ...node, url: `/api/executions/${id}/artifacts/${node.key}` };
+    return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, visit(child)]));
+  };
+  return visit(value) as T;
+}
