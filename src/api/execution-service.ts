@@ -11,6 +11,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config';
+import { RefusalType } from '../domain/errors';
 import { fileNameProblem } from '../domain/file-names';
 import { dependentsOf } from '../domain/plan-graph';
 import { parsePlan } from '../domain/plan-schema';
@@ -291,10 +292,13 @@ export class ExecutionService {
         );
       }
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-        if (error.cause.type === 'INVALID_STATE_TRANSITION') {
+        if (error.cause.type === RefusalType.INVALID_STATE_TRANSITION) {
           throw invalidTransition(error.cause.message, { status: await this.status(id) });
         }
-        if (error.cause.type === 'INVALID_INPUT') throw unprocessable('INVALID_INPUT', error.cause.message);
+        if (error.cause.type === RefusalType.HISTORY_LIMIT) {
+          throw new HttpError(409, 'HISTORY_LIMIT', error.cause.message, { status: await this.status(id) });
+        }
+        if (error.cause.type === RefusalType.INVALID_INPUT) throw unprocessable('INVALID_INPUT', error.cause.message);
       }
       throw error;
     }

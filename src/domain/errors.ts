@@ -24,6 +24,8 @@ export const ErrorType = {
   MODEL_NOT_CONFIGURED: 'MODEL_NOT_CONFIGURED',
   /** Something the execution needs (an uploaded file) is missing from the artifact store. */
   ARTIFACT_MISSING: 'ARTIFACT_MISSING',
+  /** The execution's history came near Temporal's limits: a retry from the step goes on in a new one. */
+  HISTORY_LIMIT: 'HISTORY_LIMIT',
   CANCELLED: 'CANCELLED',
   TIMED_OUT: 'TIMED_OUT',
   INTERNAL: 'INTERNAL',
@@ -31,11 +33,13 @@ export const ErrorType = {
 
 /**
  * Why the workflow refused a control message (an update's validator, or a signal it records as
- * refused). The gateway maps them: INVALID_STATE_TRANSITION → 409, INVALID_INPUT → 422.
+ * refused). The gateway maps them: INVALID_STATE_TRANSITION and HISTORY_LIMIT → 409, INVALID_INPUT → 422.
  */
 export const RefusalType = {
   INVALID_STATE_TRANSITION: 'INVALID_STATE_TRANSITION',
   INVALID_INPUT: 'INVALID_INPUT',
+  /** The history is near Temporal's limits: no more pauses or resumes (→ 409 HISTORY_LIMIT). */
+  HISTORY_LIMIT: 'HISTORY_LIMIT',
 } as const;
 
 export type RefusalType = (typeof RefusalType)[keyof typeof RefusalType];

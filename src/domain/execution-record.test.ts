@@ -162,3 +162,50 @@ describe('execution record', () => {
     expect(record.snapshot().progress).toMatchObject({ completedSteps: 1, estimatedTimeRemainingMs: 3500 });
   });
 });
+
+describe('the snapshot stays below the payload limit', () => {
+  const attempt = (n: number, chars: number) => ({
+    status: 'failed' as const,
+    author: 'model' as const,
+    code: `# attempt ${n}\n${'c'.repeat(chars)}`,
+    stdout: 'o'.repeat(chars),
+    stderr: 'e'.repeat(chars / 2),
+    error: { code: 'CODE_ERROR' as const, message: 'm'.repeat(chars / 2), traceback: 't'.repeat(chars / 2) },
+    durationMs: 1,
+    files: [],
+    results: [],
+  });
+  const recordWith = (steps: number, attempts: number, chars: number) => {
+    const record = new ExecutionRecord(input, clock().now);
+    record.setPlan({
+      steps: Array.from({ length: steps }, (_, i) => ({ id: `s${i}`, title: 's', description: '', dependsOn: [] })),
+    });
+    for (let s = 0; s < steps; s++)
+      for (let n = 1; n <= attempts; n++) record.recordAttempt(`s${s}`, attempt(n, chars));
+    return record;
+  };
+  const text = (snapshot: ReturnType<ExecutionRecord['snapshot']>) =>
+    snapshot.steps
+      .flatMap((step) => step.attempts)
+      .reduce((sum, a) => sum + a.code.length + a.stdout.length + a.stderr.length + (a.error?.message.length ?? 0), 0);
+
+  test('a small execution keeps its last three attempts of each step in full', () => {
+    const snapshot = recordWith(2, 5, 4000).snapshot();
+    const lengths = snapshot.steps[0].attempts.map((a) => a.stdout.length);
+    expect(lengths.slice(2)).toEqual([4000, 4000, 4000]);
+    expect(lengths[0]).toBeLessThan(1100);
+    expect(snapshot.steps[0].attempts[0].stdout).toContain('… [cut: 2976 more characters]');
+  });
+
+  test('the largest plan (20 steps × 10 attempts of large output) is shortened to fit', () => {
+    const snapshot = recordWith(20, 10, 8000).snapshot();
+    expect(snapshot.steps.every((step) => step.attempts.length === 10)).toBe(true);
+    expect(text(snapshot)).toBeLessThan(600_000);
+    expect(Buffer.byteLength(JSON.stringify(snapshot))).toBeLessThan(1024 * 1024);
+    // The last attempt of each step keeps the most.
+    const last = snapshot.steps[0].attempts[9];
+    const first = snapshot.steps[0].attempts[0];
+    expect(last.stdout.length).toBeGreaterThan(first.stdout.length);
+    expect(last.code).toContain('# attempt 10');
+  });
+});

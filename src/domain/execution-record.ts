@@ -26,9 +26,18 @@ import type {
 export const MAX_TIMELINE = 400;
 export const MAX_MESSAGES = 400;
 const KEEP_HEAD = 20;
-/** Attempts of a step shown in full; older ones keep only the head of their code and output. */
-const FULL_ATTEMPTS = 3;
-const OLD_ATTEMPT_CHARS = 1024;
+/**
+ * How attempts are shown, tried in turn until the text of all attempts fits SNAPSHOT_TEXT_BUDGET:
+ * the last `full` attempts of each step in full, older ones cut to `older` characters per field.
+ * The snapshot is a query answer and the workflow's result, both refused by Temporal over 2 MB.
+ */
+const ATTEMPT_TIERS = [
+  { full: 3, older: 1024 },
+  { full: 1, older: 512 },
+  { full: 0, older: 2048, oldest: 256 },
+] as const;
+/** Characters of attempt text a snapshot may carry, leaving room for the timeline and messages. */
+export const SNAPSHOT_TEXT_BUDGET = 600_000;
 
 /** Share of the progress bar given to planning and to the final analysis. */
 const PLAN_SHARE = 10;
@@ -374,12 +383,7 @@ export class ExecutionRecord {
       startedAt: this.startedAt?.toISOString() ?? null,
       completedAt: this.completedAt?.toISOString() ?? null,
       plan: this.plan,
-      steps: [...this.steps.values()].map((step) => ({
-        ...step,
-        attempts: step.attempts.map((attempt, index) =>
-          index >= step.attempts.length - FULL_ATTEMPTS ? attempt : shortened(attempt),
-        ),
-      })),
+      steps: boundedSteps([...this.steps.values()]),
       progress: this.progress(nowMs),
       awaiting: this.awaiting,
       result: this.result,
@@ -447,24 +451,64 @@ export class ExecutionRecord {
   }
 }
 
-/** An older attempt, kept small so the snapshot stays far below Temporal's payload limits. */
-function shortened(attempt: StepAttempt): StepAttempt {
+/**
+ * The steps with their attempts shortened by the first tier whose text fits the budget (the last
+ * tier always applies), so the snapshot stays below Temporal's payload limit however many attempts
+ * a plan makes.
+ */
+function boundedSteps(steps: StepState[]): StepState[] {
+  let shown: StepState[] = steps;
+  for (const tier of ATTEMPT_TIERS) {
+    shown = steps.map((step) => ({
+      ...step,
+      attempts: step.attempts.map((attempt, index) => {
+        const age = step.attempts.length - 1 - index;
+        if (age < tier.full) return attempt;
+        const chars = 'oldest' in tier && age > 0 ? tier.oldest : tier.older;
+        return shortened(attempt, chars);
+      }),
+    }));
+    if (textSize(shown) <= SNAPSHOT_TEXT_BUDGET) break;
+  }
+  return shown;
+}
+
+/** The characters of text the attempts carry: what decides the snapshot's size. */
+function textSize(steps: StepState[]): number {
+  let size = 0;
+  for (const step of steps) {
+    for (const attempt of step.attempts) {
+      size += attempt.code.length + attempt.stdout.length + attempt.stderr.length;
+      size += (attempt.error?.message.length ?? 0) + (attempt.error?.traceback?.length ?? 0);
+      for (const result of attempt.results) {
+        size += (result.text?.length ?? 0) + (result.html?.length ?? 0) + (result.markdown?.length ?? 0);
+        size += (result.svg?.length ?? 0) + (result.json === undefined ? 0 : JSON.stringify(result.json).length);
+      }
+    }
+  }
+  return size;
+}
+
+/** An attempt with each text field cut to `chars`, so the snapshot stays below Temporal's payload limits. */
+function shortened(attempt: StepAttempt, chars: number): StepAttempt {
   return {
     ...attempt,
-    code: clip(attempt.code, OLD_ATTEMPT_CHARS),
-    stdout: clip(attempt.stdout, OLD_ATTEMPT_CHARS),
-    stderr: clip(attempt.stderr, OLD_ATTEMPT_CHARS),
+    code: clip(attempt.code, chars),
+    stdout: clip(attempt.stdout, chars),
+    stderr: clip(attempt.stderr, chars),
     error: attempt.error
       ? {
           ...attempt.error,
-          message: clip(attempt.error.message, OLD_ATTEMPT_CHARS),
-          traceback: attempt.error.traceback && clip(attempt.error.traceback, OLD_ATTEMPT_CHARS),
+          message: clip(attempt.error.message, chars),
+          traceback: attempt.error.traceback && clip(attempt.error.traceback, chars),
         }
       : null,
     results: attempt.results.map((result) => ({
       ...result,
-      text: result.text && clip(result.text, OLD_ATTEMPT_CHARS),
+      text: result.text && clip(result.text, chars),
       html: undefined,
+      markdown: result.markdown && clip(result.markdown, chars),
+      svg: undefined,
     })),
   };
 }

@@ -1,7 +1,8 @@
-import { ApplicationFailure, condition, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, condition, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { budgetQuestion } from '../domain/budget';
 import { RefusalType } from '../domain/errors';
 import { can, transition, type ExecutionEvent } from '../domain/execution-machine';
+import { historyPressure } from '../domain/history-budget';
 import type { ExecutionRecord } from '../domain/execution-record';
 import { answerProblem, readBudget, type Answer } from '../domain/questions';
 import type { Awaiting, ExecutionInput } from '../domain/types';
@@ -28,6 +29,8 @@ export class Control {
   constructor(
     private readonly record: ExecutionRecord,
     private readonly input: ExecutionInput,
+    /** Whether the history guard applies (executions started by the reshaped core). */
+    private readonly guardHistory: boolean,
   ) {
     this.budgetUsd = input.options.budgetUsd;
   }
@@ -45,7 +48,17 @@ export class Control {
   /** Why `event` is not allowed now, or null when it is. */
   refusalOf(event: ExecutionEvent): Refusal | null {
     const outcome = transition(this.record.current, event);
-    return outcome.ok ? null : { type: RefusalType.INVALID_STATE_TRANSITION, message: outcome.reason };
+    if (!outcome.ok) return { type: RefusalType.INVALID_STATE_TRANSITION, message: outcome.reason };
+    // A pause would not end the execution, only lengthen a history near its limit.
+    const pressure = event === 'pause' ? this.historyPressure() : null;
+    return pressure === null ? null : { type: RefusalType.HISTORY_LIMIT, message: `cannot pause: ${pressure}` };
+  }
+
+  /** Why the execution must not take on more work (its history is near Temporal's limit), or null. */
+  historyPressure(): string | null {
+    if (!this.guardHistory) return null;
+    const { historyLength, historySize } = workflowInfo();
+    return historyPressure({ length: historyLength, bytes: historySize });
   }
 
   /** Why `answer` cannot be taken now, or null when it can. */

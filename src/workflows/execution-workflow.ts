@@ -51,7 +51,7 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
   // The workflow id is the execution id, also for runs whose id Temporal chose (schedules).
   const input: ExecutionInput = { ...argument, executionId: workflowInfo().workflowId };
   const record = new ExecutionRecord(input, () => new Date());
-  const control = new Control(record, input);
+  const control = new Control(record, input, features.core2);
   const main = new CancellationScope();
   const ctx: ExecutionContext = {
     input,

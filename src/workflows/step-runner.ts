@@ -1,6 +1,7 @@
 import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { ValidationReport } from '../activities/code-validator';
 import { decideAfterFailure } from '../domain/attempt-policy';
+import { clip } from '../domain/clip';
 import { ErrorType } from '../domain/errors';
 import { dependentsOf, inputsOf, isReady, orderSteps } from '../domain/plan-graph';
 import { readRecovery } from '../domain/questions';
@@ -8,6 +9,11 @@ import { REGENERATE_HINTS, isRecoverable } from '../domain/recovery';
 import { runFailure, validationFailure } from '../domain/run-failure';
 import type { ArtifactRef, AttemptAuthor, Plan, PlanStep } from '../domain/types';
 import type { ExecutionContext } from './context';
+
+/** Failed attempts the model is shown when it writes a step's code again, newest last, each cut. */
+const PREVIOUS_ATTEMPTS = 2;
+const PREVIOUS_CODE_CHARS = 6_000;
+const PREVIOUS_ERROR_CHARS = 2_000;
 
 /** The last failure of a step that failed, with what helps a person decide what to do next. */
 export interface StepFailure {
@@ -198,6 +204,13 @@ export class StepRunner {
     };
 
     for (let n = 1; ; n++) {
+      const pressure = n > 1 ? control.historyPressure() : null;
+      if (pressure !== null) {
+        record.log('warning', `step ${step.id} stops: ${pressure}`, step.id);
+        record.finishStep(step.id, 'failed');
+        const failure = { ...last, code: ErrorType.HISTORY_LIMIT, message: `The step stopped: ${pressure}.` };
+        return { ok: false, failure, abort: false };
+      }
       if (attemptsLeft === 0 || askNow) {
         if (options.onExhausted !== 'ask' && !askNow) break;
         askNow = false;
@@ -324,10 +337,13 @@ export class StepRunner {
       });
       last = { stepId: step.id, ...failed, stdout, attempt: n, strategy: decision.strategy };
       // The model sees every failed attempt when it writes the code again, unless the step starts afresh.
+      // Only the latest few, cut, so that each model call's input stays small in history.
       const remember = () => {
-        if (isRecoverable(failed.code)) {
-          previousAttempts.push({ code, error: `${failed.message}\n\nHint: ${REGENERATE_HINTS[failed.code]}` });
-        }
+        if (!isRecoverable(failed.code)) return;
+        const error = `${clip(failed.message, PREVIOUS_ERROR_CHARS)}\n\nHint: ${REGENERATE_HINTS[failed.code]}`;
+        previousAttempts = [...previousAttempts, { code: clip(code, PREVIOUS_CODE_CHARS), error }].slice(
+          -PREVIOUS_ATTEMPTS,
+        );
       };
       switch (decision.action) {
         case 'give_up':

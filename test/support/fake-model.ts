@@ -41,6 +41,17 @@ export class FakeModel {
   private server: http.Server | null = null;
   url = '';
 
+  private standing: ((request: RecordedRequest) => Reply) | null = null;
+
+  /**
+   * For benchmarks that cannot know how many calls will come: the answer to any call once the
+   * scripted ones are used up. Tests script every call instead.
+   */
+  answerEverything(reply: (request: RecordedRequest) => Reply): this {
+    this.standing = reply;
+    return this;
+  }
+
   script(...replies: Reply[]): this {
     this.replies.push(...replies);
     return this;
@@ -101,7 +112,7 @@ export class FakeModel {
       json: body.response_format?.type === 'json_object',
     };
     this.requests.push(request);
-    const reply = this.replies.shift();
+    const reply = this.replies.shift() ?? this.standing?.(request);
     if (!reply || reply.purpose !== request.purpose) {
       const problem = reply
         ? `fake model: expected a ${reply.purpose} call, got a ${request.purpose} call`
