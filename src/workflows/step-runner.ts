@@ -180,7 +180,7 @@ export class StepRunner {
     files: ArtifactRef[],
     prevalidated: Prevalidated | null,
   ): Promise<StepOutcome> {
-    const { record, input, control, features, llm, checks, sandbox } = this.ctx;
+    const { record, input, control, features } = this.ctx;
     const { options } = input;
     record.startStep(step.id);
     let previousAttempts: Array<{ code: string; error: string }> = [];
@@ -234,96 +234,17 @@ export class StepRunner {
         current = next;
         next = null;
       } else {
-        await control.gate();
-        await control.withinBudget('a model call', step.id);
-        control.beginRunning();
-        record.setPhase('generating', step.id);
-        const generated = await llm.generateCode({
-          executionId: input.executionId,
-          task: input.task,
-          plan,
-          step,
-          files,
-          previousAttempts,
-          hints,
-          model,
-        });
-        record.addTokens(generated.usage);
-        current = { code: generated.code, author: 'model' };
+        current = { code: await this.writeCode(plan, step, files, previousAttempts, hints, model), author: 'model' };
       }
-      const { code, author } = current;
-
-      let report: ValidationReport;
-      if (prevalidated !== null && prevalidated.code === code) {
-        report = prevalidated.report;
-      } else {
-        await control.gate();
-        record.setPhase('validating', step.id);
-        report = await checks.validateCode({ code });
-      }
+      const { code } = current;
+      const tried = await this.attempt(step.id, n, current, files, prevalidated?.code === code ? prevalidated : null);
       prevalidated = null;
-
-      let failed: { code: ErrorType; message: string };
-      let stdout = '';
-      if (!report.ok) {
-        failed = validationFailure(report.problems);
-        record.recordAttempt(step.id, {
-          status: 'failed',
-          author,
-          code,
-          stdout: '',
-          stderr: '',
-          error: failed,
-          durationMs: 0,
-          files: [],
-          results: [],
-        });
-      } else {
-        await control.gate();
-        await control.withinBudget('a sandbox run', step.id);
-        control.beginRunning();
-        record.setPhase('executing', step.id);
-        record.addEvent('step', 'RESOURCE_ALLOCATED', `sandbox run ${n} of step ${step.id}`, step.id, {
-          sandbox: options.sandbox,
-          author,
-        });
-        const outcome = await sandbox.executeCode({
-          executionId: input.executionId,
-          stepId: step.id,
-          attempt: n,
-          code,
-          files,
-          timeoutMs: options.stepTimeoutMs,
-          sandbox: options.sandbox,
-        });
-        record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${step.id} ended`, step.id, {
-          wallMs: outcome.usage.wallMs,
-        });
-        for (const message of outcome.messages ?? []) record.log(message.level, message.message, step.id);
-        const runFailed = runFailure(outcome);
-        record.recordAttempt(
-          step.id,
-          {
-            status: runFailed === null ? 'succeeded' : 'failed',
-            author,
-            code,
-            stdout: outcome.stdout,
-            stderr: outcome.stderr,
-            error: runFailed === null ? null : { ...runFailed, traceback: outcome.error?.traceback },
-            durationMs: outcome.usage.wallMs,
-            files: outcome.files,
-            results: outcome.results,
-          },
-          outcome.usage,
-        );
-        if (runFailed === null) {
-          record.finishStep(step.id, 'succeeded');
-          record.checkpoint(step.id);
-          return { ok: true, files: outcome.files };
-        }
-        failed = runFailed;
-        stdout = outcome.stdout;
+      if (tried.ok) {
+        record.finishStep(step.id, 'succeeded');
+        record.checkpoint(step.id);
+        return { ok: true, files: tried.files };
       }
+      const { failed, stdout } = tried;
 
       const used = retries.get(failed.code) ?? 0;
       const decision = decideAfterFailure({
@@ -400,6 +321,112 @@ export class StepRunner {
     }
     record.finishStep(step.id, 'failed');
     return { ok: false, failure: last, abort: false };
+  }
+
+  /** The model writes the step's code, with the failed attempts and a person's hints as context. */
+  private async writeCode(
+    plan: Plan,
+    step: PlanStep,
+    files: ArtifactRef[],
+    previousAttempts: Array<{ code: string; error: string }>,
+    hints: string[],
+    model: string,
+  ): Promise<string> {
+    const { record, input, control, llm } = this.ctx;
+    await control.gate();
+    await control.withinBudget('a model call', step.id);
+    control.beginRunning();
+    record.setPhase('generating', step.id);
+    const generated = await llm.generateCode({
+      executionId: input.executionId,
+      task: input.task,
+      plan,
+      step,
+      files,
+      previousAttempts,
+      hints,
+      model,
+    });
+    record.addTokens(generated.usage);
+    return generated.code;
+  }
+
+  /**
+   * One attempt of `code`: the check (unless it was made while starting), then the sandbox run.
+   * Records the attempt; resolves with its files, or with its failure.
+   */
+  private async attempt(
+    stepId: string,
+    n: number,
+    { code, author }: NextCode,
+    files: ArtifactRef[],
+    prevalidated: Prevalidated | null,
+  ): Promise<
+    { ok: true; files: ArtifactRef[] } | { ok: false; failed: { code: ErrorType; message: string }; stdout: string }
+  > {
+    const { record, input, control, checks, sandbox } = this.ctx;
+    const { options } = input;
+    let report: ValidationReport;
+    if (prevalidated !== null) {
+      report = prevalidated.report;
+    } else {
+      await control.gate();
+      record.setPhase('validating', stepId);
+      report = await checks.validateCode({ code });
+    }
+    if (!report.ok) {
+      const failed = validationFailure(report.problems);
+      record.recordAttempt(stepId, {
+        status: 'failed',
+        author,
+        code,
+        stdout: '',
+        stderr: '',
+        error: failed,
+        durationMs: 0,
+        files: [],
+        results: [],
+      });
+      return { ok: false, failed, stdout: '' };
+    }
+    await control.gate();
+    await control.withinBudget('a sandbox run', stepId);
+    control.beginRunning();
+    record.setPhase('executing', stepId);
+    record.addEvent('step', 'RESOURCE_ALLOCATED', `sandbox run ${n} of step ${stepId}`, stepId, {
+      sandbox: options.sandbox,
+      author,
+    });
+    const outcome = await sandbox.executeCode({
+      executionId: input.executionId,
+      stepId,
+      attempt: n,
+      code,
+      files,
+      timeoutMs: options.stepTimeoutMs,
+      sandbox: options.sandbox,
+    });
+    record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${stepId} ended`, stepId, {
+      wallMs: outcome.usage.wallMs,
+    });
+    for (const message of outcome.messages ?? []) record.log(message.level, message.message, stepId);
+    const failed = runFailure(outcome);
+    record.recordAttempt(
+      stepId,
+      {
+        status: failed === null ? 'succeeded' : 'failed',
+        author,
+        code,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        error: failed === null ? null : { ...failed, traceback: outcome.error?.traceback },
+        durationMs: outcome.usage.wallMs,
+        files: outcome.files,
+        results: outcome.results,
+      },
+      outcome.usage,
+    );
+    return failed === null ? { ok: true, files: outcome.files } : { ok: false, failed, stdout: outcome.stdout };
   }
 
   /** Puts the use of a recovery strategy on the timeline. */
