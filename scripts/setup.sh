@@ -9,7 +9,7 @@ TEMPORAL_CLI_VERSION="v1.5.1"
 tools="$root/.tools/bin"
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. Debian packages for the local sandbox.
+# 1. Debian packages: the local sandbox, PostgreSQL, a compiler for native npm packages.
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -x /usr/bin/python3 ] || missing+=(python3)
@@ -24,6 +24,10 @@ if [ -x /usr/bin/python3 ]; then
 else
   missing+=(python3-numpy python3-pandas python3-matplotlib python3-seccomp)
 fi
+# PostgreSQL for the service's database when DATABASE_URL is set (tests start one of their own), and a
+# compiler for better-sqlite3, which npm builds from source where no prebuilt binary can be fetched.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || missing+=(g++ make)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -1,0 +1,35 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+/**
+ * Every migration, in order, by name. A migration is never edited once released: add a new one.
+ * The same statements run on SQLite and PostgreSQL (text columns, ISO times).
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '001-tenants-and-keys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('tenants')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .execute();
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('tenant_id', 'text', (column) => column.notNull().references('tenants.id'))
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('scopes', 'text', (column) => column.notNull())
+        .addColumn('secret_hash', 'text', (column) => column.notNull().unique())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('last_used_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('api_keys_tenant').on('api_keys').column('tenant_id').execute();
+    },
+  },
+};
+
+/** The migrations as Kysely's migrator wants them. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};

@@ -1,0 +1,27 @@
+/**
+ * The service's own records. Never execution state: executions live in Temporal. Times are ISO
+ * strings, so both SQLite and PostgreSQL store and compare them the same way.
+ */
+export interface Database {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+}
+
+export interface TenantsTable {
+  id: string;
+  created_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** Comma-separated scopes: read, run, admin. */
+  scopes: string;
+  /** SHA-256 of the secret, hex; the secret itself is shown once and never stored. */
+  secret_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}

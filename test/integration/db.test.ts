@@ -1,0 +1,97 @@
+/**
+ * The service's database through its one query layer, on both databases it supports: the embedded
+ * SQLite file and a real PostgreSQL server (Debian's, started here).
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDatabase, type ServiceDatabase } from '../../src/db/database';
+import { hashSecret, KeyStore } from '../../src/db/keys';
+import { freePort } from '../../src/dev/temporal-dev-server';
+import { startPostgres, type LocalPostgres } from '../../src/dev/postgres';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'db-test-'));
+// PostgreSQL runs as its own user, which must be able to reach its data folder.
+chmodSync(dir, 0o755);
+let postgres: LocalPostgres | null = null;
+
+beforeAll(async () => {
+  postgres = await startPostgres(path.join(dir, 'pg'), await freePort());
+});
+
+afterAll(async () => {
+  await postgres?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each([
+  ['sqlite', () => ({ url: null, sqliteFile: path.join(dir, 'service.db') })],
+  ['postgres', () => ({ url: postgres!.url, sqliteFile: '' })],
+])('the database on %s', (kind, settings) => {
+  let database: ServiceDatabase;
+  let now = Date.parse('2026-12-01T00:00:00.000Z');
+  let keys: KeyStore;
+
+  beforeAll(async () => {
+    database = await openDatabase(settings());
+    keys = new KeyStore(database.db, () => new Date(now));
+  });
+
+  afterAll(async () => {
+    await database.close();
+  });
+
+  test('opens the right kind and migrates again without harm', async () => {
+    expect(database.kind).toBe(kind);
+    const again = await openDatabase(settings());
+    await again.close();
+  });
+
+  test('a key is stored as a hash, found by its secret, and shown without it', async () => {
+    const { key, secret } = await keys.create({ tenant: 'acme', name: 'ci', scopes: ['read', 'run'], expiresAt: null });
+    expect(secret).toMatch(/^ak_[A-Za-z0-9_-]{43}$/);
+    expect(key).toEqual({
+      id: expect.stringMatching(/^key_/),
+      tenant: 'acme',
+      name: 'ci',
+      scopes: ['read', 'run'],
+      createdAt: '2026-12-01T00:00:00.000Z',
+      expiresAt: null,
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+    const rows = await database.db.selectFrom('api_keys').selectAll().where('id', '=', key.id).execute();
+    expect(rows[0].secret_hash).toBe(hashSecret(secret));
+    expect(JSON.stringify(rows)).not.toContain(secret);
+    expect(await keys.findBySecret(secret)).toEqual(key);
+    expect(await keys.findBySecret(`${secret}x`)).toBeNull();
+  });
+
+  test('keys are listed per tenant; revoking works once and only within the tenant', async () => {
+    const other = await keys.create({ tenant: 'globex', name: 'ops', scopes: ['admin'], expiresAt: null });
+    now += 1000;
+    const second = await keys.create({ tenant: 'acme', name: 'second', scopes: ['read'], expiresAt: null });
+    expect((await keys.list('acme')).map((key) => key.name)).toEqual(['second', 'ci']);
+    expect((await keys.list(null)).map((key) => key.tenant).sort()).toEqual(['acme', 'acme', 'globex']);
+    expect(await keys.revoke(other.key.id, 'acme')).toBeNull();
+    const revoked = await keys.revoke(second.key.id, 'acme');
+    expect(revoked?.revokedAt).toBe(new Date(now).toISOString());
+    expect(await keys.revoke(second.key.id, 'acme')).toBeNull();
+    expect(await keys.findBySecret(second.secret)).toBeNull();
+    expect(await keys.findBySecret(other.secret)).not.toBeNull();
+  });
+
+  test('an expired key is not found; use is recorded', async () => {
+    const { key, secret } = await keys.create({
+      tenant: 'acme',
+      name: 'short',
+      scopes: ['read'],
+      expiresAt: new Date(now + 60_000).toISOString(),
+    });
+    expect(await keys.findBySecret(secret)).not.toBeNull();
+    await keys.touch(key.id);
+    expect((await keys.list('acme')).find((k) => k.id === key.id)?.lastUsedAt).toBe(new Date(now).toISOString());
+    now += 60_000;
+    expect(await keys.findBySecret(secret)).toBeNull();
+  });
+});
