@@ -212,9 +212,21 @@ describe('code-only executions, without a model', () => {
     expect(snapshot.status).toBe('succeeded');
     expect(snapshot.steps[0].attempts.at(-1)?.stdout).toContain('finished');
     expect(snapshot.result?.files.map((file) => file.name)).toEqual(['done.txt']);
+    // The stop interrupted the run: Temporal started the sandbox activity again on the new worker,
+    // and the execution records one attempt, not the interrupted one as a failure.
+    const history = await harness.client.workflow.getHandle(id).fetchHistory();
+    const attempts = (history.events ?? [])
+      .filter((event) => event.activityTaskStartedEventAttributes)
+      .map((event) => Number(event.activityTaskStartedEventAttributes!.attempt));
+    expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+    expect(snapshot.steps[0].attempts).toHaveLength(1);
   });
 
   test('health and metrics answer', async () => {
+    // A submission of this test's own, so that the counter does not depend on the tests before it.
+    const started = await harness.request('POST', '/api/executions', { code: 'print(1)' });
+    expect(started.status).toBe(202);
+    await harness.waitForEnd(started.body.id);
     const health = await harness.request('GET', '/healthz');
     expect(health.body).toEqual({ ok: true, temporal: 'up' });
     const metrics = await fetch(`${harness.baseUrl}/metrics`);

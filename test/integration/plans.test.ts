@@ -1,17 +1,5 @@
-import type { ExecutionSnapshot } from '../../src/domain/types';
 import { answer } from '../support/fake-model';
 import { base64, useHarness } from '../support/harness';
-
-/** Prints when it starts and ends, so overlapping runs can be seen. */
-const timed = (body: string) =>
-  ['import time', "print('start', time.time(), flush=True)", body, "print('end', time.time())"].join('\n');
-
-const window = (snapshot: ExecutionSnapshot, stepId: string) => {
-  const stdout = snapshot.steps.find((step) => step.id === stepId)!.attempts.at(-1)!.stdout;
-  const start = Number(/start ([\d.]+)/.exec(stdout)?.[1]);
-  const end = Number(/end ([\d.]+)/.exec(stdout)?.[1]);
-  return { start, end };
-};
 
 const DIAMOND = {
   steps: [
@@ -24,12 +12,9 @@ const DIAMOND = {
 
 const CODE = {
   load: "import pandas as pd\npd.read_csv('raw.csv').dropna().to_csv('clean.csv', index=False)\nprint('cleaned')",
-  totals: timed(
-    "import pandas as pd\ntime.sleep(1.5)\npd.read_csv('clean.csv').sum().to_frame('total').to_csv('totals.csv')",
-  ),
-  chart: timed(
-    "import pandas as pd\ntime.sleep(1.5)\nopen('chart.txt', 'w').write(str(len(pd.read_csv('clean.csv'))))",
-  ),
+  totals:
+    "import pandas as pd, time\ntime.sleep(1.5)\npd.read_csv('clean.csv').sum().to_frame('total').to_csv('totals.csv')",
+  chart: "import pandas as pd, time\ntime.sleep(1.5)\nopen('chart.txt', 'w').write(str(len(pd.read_csv('clean.csv'))))",
   report: "print(open('totals.csv').read())\nprint('rows', open('chart.txt').read())",
 };
 
@@ -51,11 +36,13 @@ describe('plans with several steps', () => {
     expect(done.status).toBe('succeeded');
     expect(harness.fake.count('plan')).toBe(0);
 
-    const totals = window(done, 'totals');
-    const chart = window(done, 'chart');
-    // Both ran at the same time: each started before the other ended.
-    expect(totals.start).toBeLessThan(chart.end);
-    expect(chart.start).toBeLessThan(totals.end);
+    // Both were started before either ended (an order in the timeline, not a measure of time: each
+    // sleeps 1.5 s, so running them one after the other would put one's end before the other's start).
+    const at = (type: string, stepId: string) =>
+      done.timeline.find((event) => event.type === type && event.stepId === stepId)?.seq ?? NaN;
+    expect(at('init_branch', 'totals')).toBeLessThan(at('finish_branch', 'chart'));
+    expect(at('init_branch', 'chart')).toBeLessThan(at('finish_branch', 'totals'));
+    for (const step of ['totals', 'chart']) expect(done.steps.find((s) => s.id === step)!.attempts).toHaveLength(1);
 
     const report = done.steps.find((step) => step.id === 'report')!.attempts[0].stdout;
     expect(report).toContain('a,5.0');
@@ -114,13 +101,22 @@ describe('plans with several steps', () => {
     // The reused files belong to the new execution too.
     const file = child.result!.files.find((ref) => ref.name === 'totals.csv') as { url?: string };
     expect((await fetch(`${harness.baseUrl}${file.url}`)).status).toBe(200);
-    // And the timeline says what happened.
-    console.log(
-      `timeline of retried execution ${child.id}:\n` +
-        child.timeline
-          .map((event) => `  ${event.seq} ${event.type} ${event.event} ${event.stepId ?? ''} ${event.description}`)
-          .join('\n'),
-    );
+    // And the timeline says what happened: a retry of the parent that reused three steps and ran one.
+    const seqs = child.timeline.map((event) => event.seq);
+    seqs.slice(1).forEach((seq, i) => expect(seq).toBeGreaterThan(seqs[i]));
+    const retrying = child.timeline.find((event) => event.event === 'RECOVERY_INITIATED');
+    expect(retrying?.description).toBe(`retrying execution ${parent.body.id}`);
+    expect(retrying?.data).toMatchObject({ strategy: 'restore', parentId: parent.body.id, withCode: ['report'] });
+    expect(((retrying?.data?.reused as string[]) ?? []).slice().sort()).toEqual(['chart', 'load', 'totals']);
+    const reusedEvents = child.timeline.filter((event) => event.data?.reused === true);
+    expect(reusedEvents.map((event) => event.stepId).sort()).toEqual(['chart', 'load', 'totals']);
+    for (const event of reusedEvents)
+      expect(event.description).toBe(`step ${event.stepId} reused from the parent execution`);
+    // Only the report step ran in a sandbox, after the reused steps were taken over.
+    const runs = child.timeline.filter((event) => event.event === 'RESOURCE_ALLOCATED');
+    expect(runs.map((event) => event.stepId)).toEqual(['report']);
+    expect(runs[0].seq).toBeGreaterThan(Math.max(...reusedEvents.map((event) => event.seq)));
+    expect(child.timeline.at(-1)?.event).toBe('EXECUTION_COMPLETED');
   });
 
   test('files written in subfolders reach the dependent steps; hidden files are left out with a note', async () => {

@@ -47,6 +47,18 @@ describe('recovery strategies and budgets', () => {
     expect(done.steps[0].attempts.map((attempt) => attempt.code)).toEqual(Array(3).fill("raise RuntimeError('flaky')"));
     expect(harness.fake.count('code')).toBe(0);
     expect(recoveries(done)).toEqual(['retry', 'retry']);
+    // The backoff doubles: 100 ms before the second run, 200 ms before the third, as the timeline says…
+    const retries = done.timeline.filter((event) => event.event === 'RECOVERY_INITIATED');
+    expect(retries.map((event) => event.data?.backoffMs)).toEqual([100, 200]);
+    // …and as the durable timers the workflow started.
+    const history = await harness.client.workflow.getHandle(done.id).fetchHistory();
+    const timers = (history.events ?? [])
+      .filter((event) => event.timerStartedEventAttributes)
+      .map((event) => {
+        const timeout = event.timerStartedEventAttributes!.startToFireTimeout!;
+        return Number(timeout.seconds ?? 0) * 1000 + Math.round((timeout.nanos ?? 0) / 1e6);
+      });
+    expect(timers.filter((ms) => ms === 100 || ms === 200)).toEqual([100, 200]);
   });
 
   test('fallback code runs after a failure; abort stops at the first', async () => {

@@ -127,10 +127,14 @@ export class Harness {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server?.closeAllConnections();
-      this.server?.close(() => resolve());
-    });
+    // A start that failed half way leaves parts unset: stop what was started, and never hang on the rest.
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    }
     if (this.worker && this.worker.getState() === 'RUNNING') await this.stopWorker();
     for (const child of this.children) child.kill('SIGKILL');
     await this.clientConnection?.close();
@@ -185,7 +189,9 @@ export const base64 = (text: string) => Buffer.from(text).toString('base64');
 
 /**
  * A harness for the enclosing test file or `describe`: started before its tests, stopped after them,
- * and after each test the fake model must have had no unscripted or mistaken call.
+ * and after each test the fake model must have had no unscripted or mistaken call, and every
+ * scripted answer must have been asked for (a reply left over means the product made fewer calls
+ * than the test claims).
  */
 export function useHarness(options?: HarnessOptions): Harness {
   const harness = new Harness(options);
@@ -196,8 +202,11 @@ export function useHarness(options?: HarnessOptions): Harness {
     await harness.stop();
   });
   afterEach(() => {
-    expect(harness.fake.problems).toEqual([]);
+    const problems = harness.fake.problems.slice();
+    const unused = harness.fake.pending;
     harness.fake.reset();
+    expect(problems).toEqual([]);
+    expect({ unusedScriptedReplies: unused }).toEqual({ unusedScriptedReplies: 0 });
   });
   return harness;
 }
