@@ -28,6 +28,9 @@ const schema = z.object({
   E2B_DOMAIN: optionalString,
   E2B_TEMPLATE: optionalString,
   API_KEYS: optionalString,
+  ADMIN_API_KEY: optionalString,
+  DATABASE_URL: optionalString,
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   PYTHON_PATH: z.string().default('/usr/bin/python3'),
   SANDBOX_WORK_DIR: optionalString,
   MAX_UPLOAD_BYTES: z.coerce
@@ -66,6 +69,11 @@ export interface Config {
     poolSize: number;
   };
   apiKeys: string[];
+  /** The operator's key: manages every tenant. */
+  adminApiKey: string | undefined;
+  /** Requests one API key may make per minute, per gateway process. */
+  rateLimitPerMinute: number;
+  database: { url: string | null; sqliteFile: string };
   prices: { models: Record<string, ModelPrice>; sandboxPerSecond: number };
   worker: {
     maxConcurrentActivities: number;
@@ -134,6 +142,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sandboxPerSecond: e.SANDBOX_PRICE_PER_SECOND,
     },
     apiKeys,
+    adminApiKey: e.ADMIN_API_KEY,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    database: { url: e.DATABASE_URL ?? null, sqliteFile: path.join(path.resolve(e.DATA_DIR), 'service.db') },
     worker: {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -7,11 +7,15 @@ import { errorHandler } from './error-handler';
 import { ExecutionService } from './execution-service';
 import { notFound } from './http-error';
 import { HttpMetrics } from './metrics';
+import type { KeyStore } from '../db/keys';
+import { KeyResolver } from './key-resolver';
 import { authenticate } from './middleware/authenticate';
+import { rateLimit } from './middleware/rate-limit';
 import { jsonBody, multipartBody } from './middleware/body-parsers';
 import { requestId } from './middleware/request-id';
 import { requestLog } from './middleware/request-log';
 import { executionRoutes } from './routes/executions';
+import { keyRoutes } from './routes/keys';
 import { operationRoutes } from './routes/operations';
 import { syncRoutes } from './routes/sync';
 
@@ -20,6 +24,8 @@ export interface AppDeps {
   store: ArtifactStore;
   config: Config;
   logger: Logger;
+  /** Tenants' API keys, in the service's database. */
+  keys: KeyStore;
 }
 
 /**
@@ -28,7 +34,8 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): express.Express {
   const { client, config, logger } = deps;
-  const service = new ExecutionService(client, deps.store, config);
+  const executions = new ExecutionService(client, deps.store, config);
+  const resolver = new KeyResolver({ legacyKeys: config.apiKeys, adminKey: config.adminApiKey, store: deps.keys });
   const metrics = new HttpMetrics();
   const multipart = multipartBody({ maxFileBytes: config.maxUploadBytes });
 
@@ -40,10 +47,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(operationRoutes({ client, metrics }));
 
   const api = express.Router();
-  api.use(authenticate({ keys: config.apiKeys }));
+  api.use(authenticate(resolver));
+  api.use(rateLimit({ perMinute: config.rateLimitPerMinute }));
   api.use(jsonBody({ maxFileBytes: config.maxUploadBytes }));
-  api.use(executionRoutes({ service, metrics, config, multipart }));
-  api.use(syncRoutes({ service, metrics, multipart }));
+  api.use(executionRoutes({ executions, metrics, config, multipart }));
+  api.use(syncRoutes({ executions, metrics, multipart }));
+  api.use(keyRoutes({ keys: deps.keys, resolver }));
   app.use('/api', api);
 
   app.use((req, _res, next) => next(notFound(`no route for ${req.method} ${req.path}`)));

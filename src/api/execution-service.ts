@@ -12,6 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config';
 import { RefusalType } from '../domain/errors';
+import { canSee, DEFAULT_TENANT, TENANT_ID, type Principal } from '../domain/tenancy';
 import { fileNameProblem } from '../domain/file-names';
 import { dependentsOf } from '../domain/plan-graph';
 import { parsePlan } from '../domain/plan-schema';
@@ -36,10 +37,12 @@ import {
   resumeUpdate,
   snapshotQuery,
   taskKindKey,
+  tenantKey,
   triggeredByKey,
   type InputAnswer,
 } from '../workflows/messages';
 import { HttpError, invalidTransition, notFound, unprocessable } from './http-error';
+import { OPEN_PRINCIPAL } from './key-resolver';
 import type { CreateExecutionBody } from './schemas';
 
 /** A file as it arrived, JSON (base64) or multipart. */
@@ -78,6 +81,8 @@ export interface LiveOutput {
 
 interface Memo {
   parentId: string | null;
+  /** Absent in executions started before tenants existed: they belong to the default tenant. */
+  tenant?: string;
   task: string | null;
   kind: TaskKind;
   triggeredBy: TriggeredBy;
@@ -99,11 +104,19 @@ export class ExecutionService {
     private readonly client: Client,
     private readonly store: ArtifactStore,
     private readonly config: Config,
+    /** Who is asking: what they start is theirs, and another tenant's executions are not found. */
+    private readonly principal: Principal = OPEN_PRINCIPAL,
   ) {}
+
+  /** The same service acting for `principal`. */
+  for(principal: Principal): ExecutionService {
+    return new ExecutionService(this.client, this.store, this.config, principal);
+  }
 
   /** Validates and starts an execution; with an idempotency key, a repeat returns the first one. */
   async submit(submission: Submission): Promise<{ id: string; status: ExecutionStatus; created: boolean }> {
-    const id = submission.idempotencyKey ? idFromKey(submission.idempotencyKey) : `exec-${randomUUID()}`;
+    const tenant = this.principal.tenant;
+    const id = submission.idempotencyKey ? idFromKey(submission.idempotencyKey, tenant) : `exec-${randomUUID()}`;
     const input = this.checkSubmission(submission, id);
     if (submission.idempotencyKey) {
       const existing = await this.describeOrNull(id);
@@ -111,7 +124,7 @@ export class ExecutionService {
     }
     const files: ArtifactRef[] = [];
     for (const file of submission.files) files.push(await this.store.put(id, 'inputs', file.name, file.data));
-    const execution: ExecutionInput = { ...input, files };
+    const execution: ExecutionInput = { ...input, files, tenant };
     try {
       await this.startWorkflow(execution);
     } catch (error) {
@@ -131,6 +144,7 @@ export class ExecutionService {
       triggeredBy: execution.triggeredBy,
       createdAt: execution.createdAt,
       parentId: execution.parentId ?? null,
+      tenant: execution.tenant ?? DEFAULT_TENANT,
     };
     await this.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: this.config.temporal.taskQueue,
@@ -142,6 +156,7 @@ export class ExecutionService {
         { key: executionStatusKey, value: 'queued' },
         { key: triggeredByKey, value: execution.triggeredBy },
         { key: taskKindKey, value: execution.kind },
+        { key: tenantKey, value: execution.tenant ?? DEFAULT_TENANT },
       ],
     });
   }
@@ -172,7 +187,7 @@ export class ExecutionService {
     if (description.status.name !== 'RUNNING' || isTerminal(status)) {
       throw invalidTransition(`cannot cancel an execution that is ${status}`, { status });
     }
-    await this.client.workflow.getHandle(id).signal(cancelSignal, { reason });
+    await this.client.workflow.getHandle(id).signal(cancelSignal, { reason, by: this.principal.keyId });
   }
 
   /** The finished steps of an execution, which a retry can reuse. */
@@ -231,6 +246,7 @@ export class ExecutionService {
       createdAt: new Date().toISOString(),
       parentId,
       reuse,
+      tenant: parent.tenant,
       ...(code === undefined ? {} : { stepCode: { [fromStep]: code } }),
     };
     await this.startWorkflow(input);
@@ -239,19 +255,25 @@ export class ExecutionService {
 
   /** Pauses a running execution after its current activity; 409 unless it is running. */
   async pause(id: string, reason: string | undefined): Promise<ExecutionStatus> {
-    return this.update(id, () => this.client.workflow.getHandle(id).executeUpdate(pauseUpdate, { args: [{ reason }] }));
+    return this.update(id, () =>
+      this.client.workflow.getHandle(id).executeUpdate(pauseUpdate, { args: [{ reason, by: this.principal.keyId }] }),
+    );
   }
 
   /** Resumes a paused execution; 409 unless it is paused. */
   async resume(id: string, reason: string | undefined): Promise<ExecutionStatus> {
     return this.update(id, () =>
-      this.client.workflow.getHandle(id).executeUpdate(resumeUpdate, { args: [{ reason }] }),
+      this.client.workflow.getHandle(id).executeUpdate(resumeUpdate, { args: [{ reason, by: this.principal.keyId }] }),
     );
   }
 
   /** Answers the question an execution waits on; 409 unless it is awaiting input, 422 for a wrong answer. */
   async answer(id: string, answer: InputAnswer): Promise<ExecutionStatus> {
-    return this.update(id, () => this.client.workflow.getHandle(id).executeUpdate(inputUpdate, { args: [answer] }));
+    return this.update(id, () =>
+      this.client.workflow
+        .getHandle(id)
+        .executeUpdate(inputUpdate, { args: [{ ...answer, by: this.principal.keyId }] }),
+    );
   }
 
   /**
@@ -313,10 +335,14 @@ export class ExecutionService {
   async list(filter: {
     status?: ExecutionStatus;
     triggeredBy?: TriggeredBy;
+    /** Only for the operator: one tenant's executions. */
+    tenant?: string;
     pageSize: number;
     nextPageToken?: string;
   }): Promise<{ executions: ExecutionSummary[]; nextPageToken: string | null }> {
     const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+    const tenant = this.principal.operator ? (filter.tenant ?? null) : this.principal.tenant;
+    if (tenant !== null) clauses.push(tenantClause(tenant));
     if (filter.status) clauses.push(`ExecutionState = '${filter.status}'`);
     if (filter.triggeredBy) clauses.push(`TriggeredBy = '${filter.triggeredBy}'`);
     const query = clauses.join(' AND ');
@@ -357,7 +383,7 @@ export class ExecutionService {
 
   /** An artifact of an execution as a stream, with its size; 404 when there is none. */
   async artifact(id: string, key: string): Promise<{ stream: Readable; size: number }> {
-    checkId(id);
+    await this.describe(id);
     const info = await this.store.stat(id, key);
     if (info === null) throw notFound(`execution ${id} has no file ${key}`);
     return { stream: await this.store.readStream(id, key), size: info.size };
@@ -367,9 +393,10 @@ export class ExecutionService {
     return this.store.read(id, key);
   }
 
+  /** The execution's description; 404 when there is none, or it is another tenant's. */
   private async describe(id: string): Promise<WorkflowExecutionDescription> {
     const description = await this.describeOrNull(checkId(id));
-    if (!description) throw notFound(`no execution with id ${id}`);
+    if (!description || !canSee(this.principal, tenantOf(description))) throw notFound(`no execution with id ${id}`);
     return description;
   }
 
@@ -515,9 +542,28 @@ function checkId(id: string): string {
 }
 
 /** Execution ids from idempotency keys: readable when the key is safe, hashed otherwise. */
-function idFromKey(key: string): string {
+/**
+ * The execution id an idempotency key stands for, within its tenant: the default tenant keeps the ids
+ * its keys had before tenants existed; other tenants' ids are derived from tenant and key together.
+ */
+function idFromKey(key: string, tenant: string): string {
+  if (tenant !== DEFAULT_TENANT) {
+    return `exec-${createHash('sha256').update(`${tenant}\n${key}`).digest('hex').slice(0, 40)}`;
+  }
   const safe = /^[A-Za-z0-9._:-]{1,100}$/.test(key);
   return `exec-${safe ? key : createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+}
+
+/** The tenant an execution belongs to: its search attribute, else (older executions) the default. */
+function tenantOf(description: WorkflowExecutionDescription): string {
+  const tenant = description.typedSearchAttributes.get(tenantKey);
+  return typeof tenant === 'string' && tenant !== '' ? tenant : DEFAULT_TENANT;
+}
+
+/** The visibility clause for one tenant's executions; the default tenant's include the older ones. */
+function tenantClause(tenant: string): string {
+  if (!TENANT_ID.test(tenant)) throw new HttpError(400, 'BAD_REQUEST', `"${tenant}" is not a tenant id.`);
+  return tenant === DEFAULT_TENANT ? `(Tenant = '${tenant}' OR Tenant IS NULL)` : `Tenant = '${tenant}'`;
 }
 
 function statusOf(description: WorkflowExecutionDescription): ExecutionStatus {
@@ -557,6 +603,7 @@ function fallbackSnapshot(id: string, description: WorkflowExecutionDescription)
     task: memo.task ?? null,
     kind: memo.kind ?? 'task',
     triggeredBy: memo.triggeredBy ?? 'api',
+    tenant: memo.tenant ?? DEFAULT_TENANT,
     createdAt: memo.createdAt ?? description.startTime.toISOString(),
     startedAt: null,
     completedAt: description.closeTime?.toISOString() ?? null,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { recoveryPolicySchema } from '../domain/plan-schema';
 import { SANDBOX_KINDS } from '../domain/sandbox-kinds';
 import { TRIGGERS } from '../domain/status';
+import { SCOPES, TENANT_ID } from '../domain/tenancy';
 
 const MAX_TASK_CHARS = 20_000;
 const MAX_CODE_CHARS = 200_000;
@@ -94,6 +95,8 @@ export const listQuerySchema = z.object({
     ])
     .optional(),
   triggeredBy: z.enum(TRIGGERS).optional(),
+  /** Only the operator's key may pick a tenant; a tenant's key always lists its own. */
+  tenant: z.string().regex(TENANT_ID, 'a tenant id: lower-case letters, digits and "-"').optional(),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
   nextPageToken: z.string().max(4096).optional(),
 });
@@ -102,5 +105,15 @@ export const retrySchema = z
   .object({
     fromStep: z.string().min(1).max(64),
     code: z.string().min(1).max(MAX_CODE_CHARS).optional(),
+  })
+  .strict();
+
+export const createKeySchema = z
+  .object({
+    /** The operator names the tenant; a tenant's admin key may only name its own (or leave it out). */
+    tenant: z.string().regex(TENANT_ID, 'a tenant id: lower-case letters, digits and "-"').optional(),
+    name: z.string().trim().min(1).max(100),
+    scopes: z.array(z.enum(SCOPES)).min(1),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();

@@ -2,18 +2,29 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { isLoopback, loadConfig } from '../config';
 import { artifactStoreFromConfig } from '../storage/artifact-store-from-config';
+import { openDatabase } from '../db/database';
+import { KeyStore } from '../db/keys';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
-  if (config.apiKeys.length === 0 && !isLoopback(config.host)) {
-    throw new Error(`Refusing to listen on ${config.host} without API_KEYS: set API_KEYS or HOST=127.0.0.1.`);
+  if (config.apiKeys.length === 0 && config.adminApiKey === undefined && !isLoopback(config.host)) {
+    throw new Error(
+      `Refusing to listen on ${config.host} without keys: set ADMIN_API_KEY (or API_KEYS), or HOST=127.0.0.1.`,
+    );
   }
+  const database = await openDatabase(config.database);
   // Connect lazily so the gateway starts (and /healthz answers "down") while Temporal is away.
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp({ client, store: artifactStoreFromConfig(config), config, logger });
+  const app = createApp({
+    client,
+    store: artifactStoreFromConfig(config),
+    config,
+    logger,
+    keys: new KeyStore(database.db),
+  });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');
   });
@@ -23,7 +34,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const stop = () => {
-    server.close(() => void connection.close().finally(() => process.exit(0)));
+    server.close(() => void Promise.allSettled([connection.close(), database.close()]).finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.once('SIGINT', stop);

@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
 
-export const SCOPES = ['read', 'run', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+import { SCOPES, type Scope } from '../domain/tenancy';
+
+export { SCOPES, type Scope };
 
 /** An API key as the service shows it: never its secret, which is shown once at creation. */
 export interface ApiKey {

@@ -1,4 +1,5 @@
 import { clip } from './clip';
+import { DEFAULT_TENANT } from './tenancy';
 import { can, EVENT_RECORDS, transition, type ExecutionEvent } from './execution-machine';
 import { costUsd } from './pricing';
 import { isTerminal, type ExecutionStatus } from './status';
@@ -372,6 +373,7 @@ export class ExecutionRecord {
     return {
       id: this.input.executionId,
       parentId: this.input.parentId ?? null,
+      tenant: this.input.tenant ?? DEFAULT_TENANT,
       options: this.input.options,
       inputs: this.input.files,
       seq: this.seq,

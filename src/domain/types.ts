@@ -79,6 +79,8 @@ export interface ExecutionInput {
   stepCode?: Record<string, string>;
   /** The execution this one retries. */
   parentId?: string | null;
+  /** The tenant it belongs to; absent in executions started before tenants existed (the default). */
+  tenant?: string;
   /** Finished steps taken over from the parent: no model call and no sandbox run for them. */
   reuse?: Record<string, Checkpoint>;
 }
@@ -261,6 +263,7 @@ export interface Awaiting {
 export interface ExecutionSnapshot {
   id: string;
   parentId: string | null;
+  tenant: string;
   /** Null only when the workflow could not be asked (the gateway then knows little). */
   options: ExecutionOptions | null;
   /** The uploaded files. */

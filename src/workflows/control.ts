@@ -24,6 +24,7 @@ export class Control {
   cancelReason: string | null = null;
   private question: Awaiting | null = null;
   private answer: Answer | null = null;
+  private answeredBy: string | null = null;
   private budgetUsd: number | null;
 
   constructor(
@@ -74,8 +75,10 @@ export class Control {
   }
 
   /** Takes an answer that `answerRefusal` accepted; the waiting `ask` returns it. */
-  takeAnswer(answer: Answer): void {
-    this.answer = answer;
+  takeAnswer(answer: Answer & { by?: string }): void {
+    const { by, ...rest } = answer;
+    this.answer = rest;
+    this.answeredBy = typeof by === 'string' ? by : null;
   }
 
   /** Throws the refusal as the failure an update's validator answers with. */
@@ -103,7 +106,11 @@ export class Control {
     this.question = null;
     this.answer = null;
     this.record.setAwaiting(null);
-    this.transition('input_received', `answered: ${kind}`, { awaiting: kind });
+    this.transition('input_received', `answered: ${kind}`, {
+      awaiting: kind,
+      ...(this.answeredBy === null ? {} : { by: this.answeredBy }),
+    });
+    this.answeredBy = null;
     return answer;
   }
 

@@ -108,16 +108,16 @@ function registerHandlers(ctx: ExecutionContext, main: CancellationScope): void 
   setHandler(statusQuery, () => record.current);
   setHandler(snapshotQuery, () => record.snapshot());
   setHandler(checkpointsQuery, () => record.checkpoints());
-  setHandler(cancelSignal, ({ reason } = {}) => {
+  setHandler(cancelSignal, ({ reason, by } = {}) => {
     if (control.cancelReason !== null || record.isFinished) return;
     control.cancelReason = reason?.trim() || 'cancelled on request';
-    record.log('info', `cancel requested: ${control.cancelReason}`);
+    record.log('info', `cancel requested${by ? ` by ${by}` : ''}: ${control.cancelReason}`);
     main.cancel();
   });
 
   const steer = (event: ExecutionEvent & ('pause' | 'resume'), request: PauseRequest = {}) => {
     const fallback = event === 'pause' ? 'paused on request' : 'resumed on request';
-    control.transition(event, request.reason?.trim() || fallback);
+    control.transition(event, request.reason?.trim() || fallback, request.by ? { by: request.by } : undefined);
     return record.current;
   };
   setHandler(pauseUpdate, (request) => steer('pause', request), {

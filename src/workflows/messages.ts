@@ -12,6 +12,8 @@ export const WORKFLOW_TYPE = 'executionWorkflow';
 
 export interface CancelRequest {
   reason?: string;
+  /** The id of the API key that asked, recorded on the timeline. */
+  by?: string;
 }
 
 /** Stop now: the running sandbox is killed and the execution ends `cancelled`. */
@@ -19,6 +21,8 @@ export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 
 export interface PauseRequest {
   reason?: string;
+  /** The id of the API key that asked, recorded on the timeline. */
+  by?: string;
 }
 
 /** Accepted when running: the running activity finishes, then the execution waits (`paused`). */
@@ -41,7 +45,7 @@ export const resumeSignal = defineSignal<[PauseRequest]>('resume');
  * - recovery after the last failed attempt: `{ input: { hint: "…" } }` to generate the code again with
  *   the hint, `{ input: { code: "…" } }` to run that code, or `{ approve: false }` to give up.
  */
-export type InputAnswer = Answer;
+export type InputAnswer = Answer & { by?: string };
 
 export const inputUpdate = defineUpdate<ExecutionStatus, [InputAnswer]>('input');
 
@@ -64,6 +68,8 @@ export const snapshotQuery = defineQuery<ExecutionSnapshot>('snapshot');
 export const executionStatusKey = defineSearchAttributeKey('ExecutionState', SearchAttributeType.KEYWORD);
 export const triggeredByKey = defineSearchAttributeKey('TriggeredBy', SearchAttributeType.KEYWORD);
 export const taskKindKey = defineSearchAttributeKey('TaskKind', SearchAttributeType.KEYWORD);
+/** The tenant an execution belongs to; absent on executions started before tenants (the default). */
+export const tenantKey = defineSearchAttributeKey('Tenant', SearchAttributeType.KEYWORD);
 
 /**
  * What a running sandbox step reports in its activity heartbeats: the tail of its output, so the
@@ -78,4 +84,9 @@ export interface LiveOutput {
 }
 
 /** The custom search attributes the Temporal server must know, with their types. */
-export const SEARCH_ATTRIBUTES = { ExecutionState: 'Keyword', TriggeredBy: 'Keyword', TaskKind: 'Keyword' } as const;
+export const SEARCH_ATTRIBUTES = {
+  ExecutionState: 'Keyword',
+  TriggeredBy: 'Keyword',
+  TaskKind: 'Keyword',
+  Tenant: 'Keyword',
+} as const;

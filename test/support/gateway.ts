@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
+import { openDatabase } from '../../src/db/database';
+import { KeyStore } from '../../src/db/keys';
 import type { Config } from '../../src/config';
 import { artifactStoreFromConfig } from '../../src/storage/artifact-store-from-config';
 
@@ -15,14 +17,17 @@ export async function startGateway(
   config: Config,
   logLevel = 'silent',
 ): Promise<{ server: Server; baseUrl: string }> {
+  const database = await openDatabase(config.database);
   const app = createApp({
     client,
     store: artifactStoreFromConfig(config),
     config,
     logger: pino({ level: logLevel }),
+    keys: new KeyStore(database.db),
   });
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
+  server.once('close', () => void database.close());
   return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }

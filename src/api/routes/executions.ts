@@ -7,10 +7,12 @@ import type { ExecutionService } from '../execution-service';
 import type { HttpMetrics } from '../metrics';
 import { cancelSchema, inputSchema, listQuerySchema, pauseSchema, retrySchema } from '../schemas';
 import { readSubmission } from '../submission';
+import { principalOf, requireScope } from '../middleware/authenticate';
 import { route } from './route';
 
 export interface ExecutionRoutesDeps {
-  service: ExecutionService;
+  /** Acting for the caller of each request: `executions.for(principal)`. */
+  executions: ExecutionService;
   metrics: HttpMetrics;
   config: Config;
   /** The multipart parser, `multipartBody()`. */
@@ -21,7 +23,7 @@ export interface ExecutionRoutesDeps {
  * /executions: start, list, read (snapshot, artifacts, checkpoints, live events), control (cancel,
  * pause, resume, input) and retry.
  */
-export function executionRoutes({ service, metrics, config, multipart }: ExecutionRoutesDeps): express.Router {
+export function executionRoutes({ executions, metrics, config, multipart }: ExecutionRoutesDeps): express.Router {
   const router = express.Router();
   const links = (id: string) => ({
     self: `/api/executions/${id}`,
@@ -31,8 +33,10 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.post(
     '/executions',
+    requireScope('run'),
     multipart,
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const started = await service.submit(readSubmission(req, 'execution'));
       if (started.created) metrics.executionsSubmitted++;
       res.status(202).json({ id: started.id, status: started.status, links: links(started.id) });
@@ -41,7 +45,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.get(
     '/executions',
+    requireScope('read'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const page = await service.list(listQuerySchema.parse(req.query));
       res.json({
         executions: page.executions.map((summary) => ({ ...summary, links: links(summary.id) })),
@@ -52,7 +58,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.get(
     '/executions/:id',
+    requireScope('read'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const snapshot = await service.get(id);
       res.json({ ...withUrls(snapshot, id), links: links(id) });
@@ -61,7 +69,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.get(
     '/executions/:id/artifacts/*key',
+    requireScope('read'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const key = ([] as string[]).concat(req.params.key as string | string[]).join('/');
       const { stream, size } = await service.artifact(id, key);
@@ -75,7 +85,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.post(
     '/executions/:id/cancel',
+    requireScope('run'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const body = cancelSchema.parse(req.body ?? {});
       await service.cancel(id, body.reason);
@@ -86,7 +98,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.post(
     '/executions/:id/pause',
+    requireScope('run'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const status = await service.pause(id, pauseSchema.parse(req.body ?? {}).reason);
       res.status(202).json({ id, status });
@@ -95,7 +109,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.post(
     '/executions/:id/resume',
+    requireScope('run'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const status = await service.resume(id, pauseSchema.parse(req.body ?? {}).reason);
       res.status(202).json({ id, status });
@@ -104,7 +120,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.post(
     '/executions/:id/input',
+    requireScope('run'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const status = await service.answer(id, inputSchema.parse(req.body ?? {}));
       res.status(202).json({ id, status });
@@ -113,7 +131,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.get(
     '/executions/:id/checkpoints',
+    requireScope('read'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       res.json({ checkpoints: withUrls(await service.checkpoints(id), id) });
     }),
@@ -121,7 +141,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.post(
     '/executions/:id/retry',
+    requireScope('run'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const parentId = String(req.params.id);
       const body = retrySchema.parse(req.body ?? {});
       const { id } = await service.retry(parentId, body.fromStep, body.code);
@@ -132,7 +154,9 @@ export function executionRoutes({ service, metrics, config, multipart }: Executi
 
   router.get(
     '/executions/:id/events',
+    requireScope('read'),
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const lastEventId = Number(req.header('last-event-id') ?? req.query.lastEventId ?? 0);
       await streamEvents(service, id, Number.isFinite(lastEventId) ? lastEventId : 0, req, res);

@@ -3,22 +3,26 @@ import type { ExecutionSnapshot } from '../../domain/types';
 import type { ExecutionService } from '../execution-service';
 import type { HttpMetrics } from '../metrics';
 import { readSubmission } from '../submission';
+import { principalOf, requireScope } from '../middleware/authenticate';
 import { route } from './route';
 
 export interface SyncRoutesDeps {
-  service: ExecutionService;
+  /** Acting for the caller of each request: `executions.for(principal)`. */
+  executions: ExecutionService;
   metrics: HttpMetrics;
   /** The multipart parser, `multipartBody()`. */
   multipart: RequestHandler;
 }
 
 /** POST /task/run/sync: the original single-call interface, which answers once the execution has ended. */
-export function syncRoutes({ service, metrics, multipart }: SyncRoutesDeps): express.Router {
+export function syncRoutes({ executions, metrics, multipart }: SyncRoutesDeps): express.Router {
   const router = express.Router();
   router.post(
     '/task/run/sync',
+    requireScope('run'),
     multipart,
     route(async (req, res) => {
+      const service = executions.for(principalOf(res));
       const started = await service.submit(readSubmission(req, 'sync'));
       if (started.created) metrics.executionsSubmitted++;
       const snapshot = await service.waitForEnd(started.id);
