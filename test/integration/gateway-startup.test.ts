@@ -59,7 +59,8 @@ describe('the gateway entry point', () => {
   test('refuses to listen on a non-loopback HOST without API keys, and says what to set', async () => {
     const { outcome, output } = await startGateway({ ...base(), HOST: '0.0.0.0' }, await freePort());
     expect(outcome).toBe('exit 1');
-    expect(output).toContain('Refusing to listen on 0.0.0.0 without API_KEYS');
+    expect(output).toContain('Refusing to listen on 0.0.0.0 without keys');
+    expect(output).toContain('ADMIN_API_KEY');
   });
 
   test('listens on a non-loopback HOST once API keys are set, and on loopback without them', async () => {
