@@ -129,6 +129,41 @@ describe('recovery strategies and budgets', () => {
     expect(recoveries(done)).toEqual(['ask', 'code']);
   });
 
+  test("a step's own recovery policy beats the execution's", async () => {
+    harness.fake.script(answer.code("raise ValueError('bad data')"), answer.analysis('The step gave up at once.'));
+    const done = await run({
+      task: 'Abort on the first failure of this step.',
+      plan: { steps: [{ id: 'main', title: 'Main', recovery: { CODE_ERROR: { strategy: 'abort' } } }] },
+      options: { maxAttempts: 3, recovery: { CODE_ERROR: { strategy: 'retry', maxRetries: 2, backoffMs: 10 } } },
+    });
+    expect(done.status).toBe('failed');
+    expect(done.steps[0].attempts).toHaveLength(1);
+    expect(recoveries(done)).toEqual(['abort']);
+  });
+
+  test('fallback with a model writes the code again with that model', async () => {
+    harness.fake.script(
+      answer.code("raise KeyError('amount')"),
+      answer.code("print('the stronger model fixed it')"),
+      answer.analysis('Fixed by the fallback model.'),
+    );
+    const done = await run({
+      task: 'Fall back to a stronger model.',
+      plan: { steps: [{ id: 'main', title: 'Main' }] },
+      options: { recovery: { CODE_ERROR: { strategy: 'fallback', model: 'stronger-model' } } },
+    });
+    expect(done.status).toBe('succeeded');
+    // The same failure is then recorded as a 'regenerate' too; the first recovery is the fallback.
+    expect(recoveries(done)[0]).toBe('fallback');
+    const fallback = done.timeline.find((event) => event.event === 'RECOVERY_INITIATED');
+    expect(fallback?.description).toBe('CODE_ERROR: trying model stronger-model');
+    expect(done.steps[0].attempts[1].stdout).toBe('the stronger model fixed it\n');
+    const models = harness.fake.requests.map((request) => `${request.purpose}:${request.model}`);
+    expect(models).toEqual(['code:fake-model', 'code:stronger-model', 'analysis:fake-model']);
+    // The fallback model was told what went wrong.
+    expect(harness.fake.requests[1].user).toContain('KeyError');
+  });
+
   test('an invalid recovery setting is refused', async () => {
     const response = await harness.request('POST', '/api/executions', {
       code: 'print(1)',
