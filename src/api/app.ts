@@ -8,6 +8,7 @@ import { ExecutionService } from './execution-service';
 import { notFound } from './http-error';
 import { HttpMetrics } from './metrics';
 import type { KeyStore } from '../db/keys';
+import type { TaskStore } from '../db/tasks';
 import { KeyResolver } from './key-resolver';
 import { authenticate } from './middleware/authenticate';
 import { rateLimit } from './middleware/rate-limit';
@@ -16,6 +17,7 @@ import { requestId } from './middleware/request-id';
 import { requestLog } from './middleware/request-log';
 import { executionRoutes } from './routes/executions';
 import { keyRoutes } from './routes/keys';
+import { taskRoutes } from './routes/tasks';
 import { operationRoutes } from './routes/operations';
 import { syncRoutes } from './routes/sync';
 
@@ -26,6 +28,8 @@ export interface AppDeps {
   logger: Logger;
   /** Tenants' API keys, in the service's database. */
   keys: KeyStore;
+  /** Named tasks, in the service's database. */
+  tasks: TaskStore;
 }
 
 /**
@@ -53,6 +57,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(executionRoutes({ executions, metrics, config, multipart }));
   api.use(syncRoutes({ executions, metrics, multipart }));
   api.use(keyRoutes({ keys: deps.keys, resolver }));
+  api.use(taskRoutes({ tasks: deps.tasks, store: deps.store, executions, metrics, config }));
   app.use('/api', api);
 
   app.use((req, _res, next) => next(notFound(`no route for ${req.method} ${req.path}`)));

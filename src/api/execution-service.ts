@@ -24,6 +24,7 @@ import type {
   ExecutionInput,
   ExecutionOptions,
   ExecutionSnapshot,
+  NamedTaskRef,
   Plan,
 } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
@@ -37,6 +38,7 @@ import {
   resumeUpdate,
   snapshotQuery,
   taskKindKey,
+  taskSlugKey,
   tenantKey,
   triggeredByKey,
   type InputAnswer,
@@ -59,6 +61,8 @@ export interface Submission {
   options: CreateExecutionBody['options'];
   triggeredBy: TriggeredBy;
   idempotencyKey: string | null;
+  /** The named task and version this run comes from. */
+  namedTask?: NamedTaskRef;
 }
 
 export interface ExecutionSummary {
@@ -157,6 +161,7 @@ export class ExecutionService {
         { key: triggeredByKey, value: execution.triggeredBy },
         { key: taskKindKey, value: execution.kind },
         { key: tenantKey, value: execution.tenant ?? DEFAULT_TENANT },
+        ...(execution.namedTask ? [{ key: taskSlugKey, value: execution.namedTask.slug }] : []),
       ],
     });
   }
@@ -337,6 +342,8 @@ export class ExecutionService {
     triggeredBy?: TriggeredBy;
     /** Only for the operator: one tenant's executions. */
     tenant?: string;
+    /** The runs of one named task. */
+    task?: string;
     pageSize: number;
     nextPageToken?: string;
   }): Promise<{ executions: ExecutionSummary[]; nextPageToken: string | null }> {
@@ -345,6 +352,7 @@ export class ExecutionService {
     if (tenant !== null) clauses.push(tenantClause(tenant));
     if (filter.status) clauses.push(`ExecutionState = '${filter.status}'`);
     if (filter.triggeredBy) clauses.push(`TriggeredBy = '${filter.triggeredBy}'`);
+    if (filter.task) clauses.push(`TaskSlug = '${filter.task}'`);
     const query = clauses.join(' AND ');
     const token = filter.nextPageToken ? readPageToken(filter.nextPageToken, query) : undefined;
     const response = await this.client.workflowService.listWorkflowExecutions({
@@ -491,11 +499,11 @@ export class ExecutionService {
       kind,
       modelAvailable: this.config.llm.configured,
       createdAt: new Date().toISOString(),
+      ...(submission.namedTask ? { namedTask: submission.namedTask } : {}),
     };
   }
 }
 
-/** `stepId` and every step that depends on it, directly or not. */
 /**
  * The page token a client gets: the server's token with a checksum over it and the list's query.
  * Temporal answers a token it did not make with a retried UNKNOWN error (about 20 s, then a 500), so
@@ -604,6 +612,7 @@ function fallbackSnapshot(id: string, description: WorkflowExecutionDescription)
     kind: memo.kind ?? 'task',
     triggeredBy: memo.triggeredBy ?? 'api',
     tenant: memo.tenant ?? DEFAULT_TENANT,
+    namedTask: null,
     createdAt: memo.createdAt ?? description.startTime.toISOString(),
     startedAt: null,
     completedAt: description.closeTime?.toISOString() ?? null,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { recoveryPolicySchema } from '../domain/plan-schema';
 import { SANDBOX_KINDS } from '../domain/sandbox-kinds';
 import { TRIGGERS } from '../domain/status';
+import { parametersSchema } from '../domain/task-parameters';
 import { SCOPES, TENANT_ID } from '../domain/tenancy';
 
 const MAX_TASK_CHARS = 20_000;
@@ -44,6 +45,14 @@ export const optionsSchema = z
   })
   .strict();
 
+/** What a caller may say started an execution; `schedule` and `webhook` are the service's own. */
+const callerTrigger = z
+  .enum(['api', 'user'], { error: 'only "api" or "user": "schedule" and "webhook" are set by the service itself' })
+  .default('api');
+
+/** Named tasks' slugs: short, lower-case, safe in URLs and visibility queries. */
+export const TASK_SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
 export const createExecutionSchema = z
   .object({
     task: z.string().trim().min(1).max(MAX_TASK_CHARS).optional(),
@@ -51,7 +60,7 @@ export const createExecutionSchema = z
     code: z.string().min(1).max(MAX_CODE_CHARS).optional(),
     plan: z.unknown().optional(),
     options: optionsSchema.default(() => optionsSchema.parse({})),
-    triggeredBy: z.enum(TRIGGERS).default('api'),
+    triggeredBy: callerTrigger,
   })
   .strict()
   .refine((body) => body.task !== undefined || body.code !== undefined || body.plan !== undefined, {
@@ -95,6 +104,7 @@ export const listQuerySchema = z.object({
     ])
     .optional(),
   triggeredBy: z.enum(TRIGGERS).optional(),
+  task: z.string().regex(TASK_SLUG, 'a task slug: lower-case letters, digits and "-"').optional(),
   /** Only the operator's key may pick a tenant; a tenant's key always lists its own. */
   tenant: z.string().regex(TENANT_ID, 'a tenant id: lower-case letters, digits and "-"').optional(),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
@@ -115,5 +125,33 @@ export const createKeySchema = z
     name: z.string().trim().min(1).max(100),
     scopes: z.array(z.enum(SCOPES)).min(1),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+/** A named task as saved by POST /api/tasks (with `slug`) and PUT /api/tasks/:slug. */
+export const taskDefinitionSchema = z
+  .object({
+    title: z.string().trim().min(1).max(200),
+    description: z.string().trim().min(1).max(MAX_TASK_CHARS),
+    parameters: parametersSchema.default({ type: 'object', properties: {}, required: [] }),
+    code: z.string().min(1).max(MAX_CODE_CHARS).optional(),
+    plan: z.unknown().optional(),
+    options: optionsSchema.optional(),
+    files: z.array(fileSchema).max(MAX_FILES).default([]),
+  })
+  .strict();
+
+export const createTaskSchema = taskDefinitionSchema.extend({
+  slug: z.string().regex(TASK_SLUG, 'a task slug: lower-case letters, digits and "-"'),
+});
+
+/** POST /api/tasks/:slug/runs. */
+export const taskRunSchema = z
+  .object({
+    inputs: z.record(z.string(), z.unknown()).default({}),
+    files: z.array(fileSchema).max(MAX_FILES).default([]),
+    options: z.record(z.string(), z.unknown()).optional(),
+    version: z.number().int().min(1).optional(),
+    triggeredBy: callerTrigger,
   })
   .strict();

@@ -4,6 +4,7 @@ import { isLoopback, loadConfig } from '../config';
 import { artifactStoreFromConfig } from '../storage/artifact-store-from-config';
 import { openDatabase } from '../db/database';
 import { KeyStore } from '../db/keys';
+import { TaskStore } from '../db/tasks';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     config,
     logger,
     keys: new KeyStore(database.db),
+    tasks: new TaskStore(database.db),
   });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');

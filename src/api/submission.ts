@@ -79,7 +79,8 @@ function jsonField(value: unknown, field: string): unknown {
   }
 }
 
-const decodeFile = (file: { name: string; content: string }): IncomingFile => ({
+/** A JSON-body file, its base64 content decoded strictly. */
+export const decodeFile = (file: { name: string; content: string }): IncomingFile => ({
   name: file.name,
   data: decodeBase64(file.name, file.content),
 });
@@ -93,7 +94,8 @@ function decodeBase64(name: string, content: string): Buffer {
   return Buffer.from(compact, 'base64');
 }
 
-function idempotencyKey(req: Request): string | null {
+/** The request's Idempotency-Key, or null; 400 when it is too long. */
+export function idempotencyKey(req: Request): string | null {
   const key = req.header('idempotency-key');
   if (key === undefined || key.trim() === '') return null;
   if (key.length > MAX_IDEMPOTENCY_KEY_CHARS) {

@@ -27,6 +27,26 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('api_keys_tenant').on('api_keys').column('tenant_id').execute();
     },
   },
+  '002-named-tasks': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('tasks')
+        .addColumn('tenant_id', 'text', (column) => column.notNull().references('tenants.id'))
+        .addColumn('slug', 'text', (column) => column.notNull())
+        .addColumn('version', 'integer', (column) => column.notNull())
+        .addColumn('title', 'text', (column) => column.notNull())
+        .addColumn('description', 'text', (column) => column.notNull())
+        .addColumn('parameters', 'text', (column) => column.notNull())
+        .addColumn('code', 'text')
+        .addColumn('plan', 'text')
+        .addColumn('options', 'text')
+        .addColumn('files', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('deleted_at', 'text')
+        .addPrimaryKeyConstraint('tasks_pk', ['tenant_id', 'slug', 'version'])
+        .execute();
+    },
+  },
 };
 
 /** The migrations as Kysely's migrator wants them. */

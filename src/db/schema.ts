@@ -5,6 +5,24 @@
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
+  tasks: TasksTable;
+}
+
+/** One version of a named task; every save makes a new version. JSON columns are text. */
+export interface TasksTable {
+  tenant_id: string;
+  slug: string;
+  version: number;
+  title: string;
+  description: string;
+  parameters: string;
+  code: string | null;
+  plan: string | null;
+  options: string | null;
+  /** The task's default files: `[{name, key, size, sha256, contentType}]` in the artifact store. */
+  files: string;
+  created_at: string;
+  deleted_at: string | null;
 }
 
 export interface TenantsTable {

@@ -374,6 +374,7 @@ export class ExecutionRecord {
       id: this.input.executionId,
       parentId: this.input.parentId ?? null,
       tenant: this.input.tenant ?? DEFAULT_TENANT,
+      namedTask: this.input.namedTask ?? null,
       options: this.input.options,
       inputs: this.input.files,
       seq: this.seq,

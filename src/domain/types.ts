@@ -81,12 +81,20 @@ export interface ExecutionInput {
   parentId?: string | null;
   /** The tenant it belongs to; absent in executions started before tenants existed (the default). */
   tenant?: string;
+  /** The named task and version this execution runs, when it was started as one of its runs. */
+  namedTask?: NamedTaskRef;
   /** Finished steps taken over from the parent: no model call and no sandbox run for them. */
   reuse?: Record<string, Checkpoint>;
 }
 
 /** Who wrote an attempt's code: the caller's request, the model, or a person answering a question. */
 export type AttemptAuthor = 'caller' | 'model' | 'person';
+
+/** A version of a named task (`/api/tasks/:slug`). */
+export interface NamedTaskRef {
+  slug: string;
+  version: number;
+}
 
 /** A finished step, kept so that a later execution can build on it instead of doing it again. */
 export interface Checkpoint {
@@ -264,6 +272,7 @@ export interface ExecutionSnapshot {
   id: string;
   parentId: string | null;
   tenant: string;
+  namedTask: NamedTaskRef | null;
   /** Null only when the workflow could not be asked (the gateway then knows little). */
   options: ExecutionOptions | null;
   /** The uploaded files. */

@@ -70,6 +70,8 @@ export const triggeredByKey = defineSearchAttributeKey('TriggeredBy', SearchAttr
 export const taskKindKey = defineSearchAttributeKey('TaskKind', SearchAttributeType.KEYWORD);
 /** The tenant an execution belongs to; absent on executions started before tenants (the default). */
 export const tenantKey = defineSearchAttributeKey('Tenant', SearchAttributeType.KEYWORD);
+/** The slug of the named task an execution is a run of. */
+export const taskSlugKey = defineSearchAttributeKey('TaskSlug', SearchAttributeType.KEYWORD);
 
 /**
  * What a running sandbox step reports in its activity heartbeats: the tail of its output, so the
@@ -89,4 +91,5 @@ export const SEARCH_ATTRIBUTES = {
   TriggeredBy: 'Keyword',
   TaskKind: 'Keyword',
   Tenant: 'Keyword',
+  TaskSlug: 'Keyword',
 } as const;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type ServiceDatabase } from '../../src/db/database';
 import { hashSecret, KeyStore } from '../../src/db/keys';
+import { TaskStore } from '../../src/db/tasks';
 import { freePort } from '../../src/dev/temporal-dev-server';
 import { startPostgres, type LocalPostgres } from '../../src/dev/postgres';
 
@@ -79,6 +80,39 @@ describe.each([
     expect(await keys.revoke(second.key.id, 'acme')).toBeNull();
     expect(await keys.findBySecret(second.secret)).toBeNull();
     expect(await keys.findBySecret(other.secret)).not.toBeNull();
+  });
+
+  test('named tasks keep every version; a new save after deleting continues the numbering', async () => {
+    const tasks = new TaskStore(database.db, () => new Date(now));
+    const definition = {
+      title: 'Revenue',
+      description: 'Revenue of {{region}}',
+      parameters: { type: 'object' as const, properties: { region: { type: 'string' as const } }, required: [] },
+      code: null,
+      plan: { steps: [{ id: 'a', title: 'A', description: '', dependsOn: [] }] },
+      options: { maxAttempts: 2 },
+      files: [],
+    };
+    const first = await tasks.save('acme', 'revenue', definition, true);
+    expect(first).toMatchObject({
+      tenant: 'acme',
+      slug: 'revenue',
+      version: 1,
+      plan: definition.plan,
+      options: { maxAttempts: 2 },
+    });
+    expect(await tasks.save('acme', 'revenue', definition, true)).toBeNull();
+    expect(await tasks.save('acme', 'missing', definition, false)).toBeNull();
+    expect((await tasks.save('acme', 'revenue', { ...definition, title: 'Revenue 2' }, false))?.version).toBe(2);
+    expect((await tasks.get('acme', 'revenue'))?.title).toBe('Revenue 2');
+    expect((await tasks.get('acme', 'revenue', 1))?.title).toBe('Revenue');
+    expect(await tasks.get('globex', 'revenue')).toBeNull();
+    expect((await tasks.versions('acme', 'revenue')).map((v) => v.version)).toEqual([2, 1]);
+    expect((await tasks.list('acme')).map((task) => [task.slug, task.version])).toEqual([['revenue', 2]]);
+    expect(await tasks.delete('acme', 'revenue')).toBe(true);
+    expect(await tasks.get('acme', 'revenue')).toBeNull();
+    expect(await tasks.delete('acme', 'revenue')).toBe(false);
+    expect((await tasks.save('acme', 'revenue', definition, true))?.version).toBe(3);
   });
 
   test('an expired key is not found; use is recorded', async () => {

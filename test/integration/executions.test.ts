@@ -124,20 +124,20 @@ describe('executions with a model', () => {
   });
 
   test('an execution is listed by status through Temporal visibility', async () => {
-    const started = await harness.request('POST', '/api/executions', { code: 'print(1)', triggeredBy: 'webhook' });
+    const started = await harness.request('POST', '/api/executions', { code: 'print(1)', triggeredBy: 'user' });
     await harness.waitForEnd(started.body.id);
     // Visibility is eventually consistent: poll briefly.
     let found: Array<{ id: string; status: string; triggeredBy: string }> = [];
     for (let i = 0; i < 50 && !found.some((item) => item.id === started.body.id); i++) {
-      const list = await harness.request('GET', '/api/executions?status=succeeded&triggeredBy=webhook');
+      const list = await harness.request('GET', '/api/executions?status=succeeded&triggeredBy=user');
       expect(list.status).toBe(200);
       found = list.body.executions;
       if (!found.some((item) => item.id === started.body.id)) await new Promise((r) => setTimeout(r, 200));
     }
     expect(found.find((item) => item.id === started.body.id)).toMatchObject({
       status: 'succeeded',
-      triggeredBy: 'webhook',
+      triggeredBy: 'user',
     });
-    expect(found.every((item) => item.status === 'succeeded' && item.triggeredBy === 'webhook')).toBe(true);
+    expect(found.every((item) => item.status === 'succeeded' && item.triggeredBy === 'user')).toBe(true);
   });
 });
