@@ -447,11 +447,9 @@ test('code running past the timeout ends SANDBOX_TIMEOUT with the output so far,
     await opts.onStdout?.({ line: 'spinning\n', error: false, timestamp: 0 });
     return new Promise<Execution>(() => undefined);
   };
-  const started = Date.now();
-
+  // The kernel never answers: only the backend's own timeout can end the run (else Jest's 5 s would).
   const result = await backend().run(request({ timeoutMs: 200 }));
 
-  expect(Date.now() - started).toBeLessThan(2000);
   expect(result.failure).toBe('SANDBOX_TIMEOUT');
   expect(result.error?.name).toBe('TimeoutError');
   expect(result.logs.stdout).toEqual(['spinning\n']);
