@@ -133,6 +133,25 @@ testWhen(isRoot, 'only a root worker runs sandboxes as uids of their own')(
   },
 );
 
+testWhen(isRoot, 'only a root worker gives sandboxes uids of their own to look for')(
+  'the leftover check sees a process of a sandbox uid that left the tree (so that it can fail)',
+  async () => {
+    // A shell of the last uid of the range starts a sleep in the background and exits: the sleep is
+    // reparented away from this process, as an escaped daemon would be.
+    // A duration of its own (30.xxxxxx s) marks the sleep.
+    const marker = `sleep 30.${Math.floor(Math.random() * 1e6)}`;
+    execFileSync('/bin/sh', ['-c', `${marker} > /dev/null 2>&1 &`], { uid: FIRST_UID + UID_COUNT - 1 });
+    try {
+      await waitFor(() => escapedProcesses().some((line) => line.includes(marker)), 5000);
+    } finally {
+      for (const entry of allProcesses().filter((candidate) => candidate.cmdline.includes(marker))) {
+        process.kill(entry.pid, 'SIGKILL');
+      }
+      await waitFor(() => !escapedProcesses().some((line) => line.includes(marker)), 5000);
+    }
+  },
+);
+
 function newOutputDir(): string {
   return mkdtempSync(join(root, 'out-'));
 }
@@ -205,11 +224,16 @@ function sandboxTrees(): { pool: boolean; members: string[] }[] {
 /** Processes of the host, wherever they are in the tree, running as one of this file's sandbox uids. */
 function sandboxProcessesByUid(): HostProcess[] {
   if (!isRoot) return [];
-  // A process without a command line has released its memory: it is exiting, or a zombie. bwrap's
-  // setup process is one such, reparented to init, and stays a zombie on hosts whose init never reaps.
+  // Processes on their way out are left aside: exiting, without a command line (their memory already
+  // released), or zombies. A bwrap of a run that just ended is one such for a moment, reparented to
+  // init, and stays a zombie on hosts whose init never reaps.
   return allProcesses().filter(
     (entry) =>
-      entry.uid >= FIRST_UID && entry.uid < FIRST_UID + UID_COUNT && entry.state !== 'Z' && entry.cmdline !== '',
+      entry.uid >= FIRST_UID &&
+      entry.uid < FIRST_UID + UID_COUNT &&
+      entry.state !== 'Z' &&
+      !entry.exiting &&
+      entry.cmdline !== '',
   );
 }
 

@@ -21,8 +21,12 @@ export interface HostProcess {
   uid: number;
   /** One letter: R, S, D, … and Z for a zombie (dead, not yet reaped: it holds nothing and cannot run). */
   state: string;
+  /** The kernel is tearing the process down (PF_EXITING): it was killed or has returned, and cannot run. */
+  exiting: boolean;
   cmdline: string;
 }
+
+const PF_EXITING = 0x4;
 
 /** Every process of the host (those that end while listed are left out). */
 export function allProcesses(): HostProcess[] {
@@ -31,12 +35,16 @@ export function allProcesses(): HostProcess[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name in parentheses: state, ppid, pgrp, session, tty, tpgid, flags, …
+      const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
       listed.push({
         pid: Number(entry),
         ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]),
         uid: Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]),
         state: /^State:\s+(\S)/m.exec(status)?.[1] ?? '?',
+        exiting: (flags & PF_EXITING) !== 0,
         cmdline,
       });
     } catch {

@@ -97,6 +97,8 @@ class PythonKernelSandbox implements E2bSandboxHandle {
   }
 }
 
+if (!HAS_BWRAP) console.warn('skipped the E2B helper cells: they run Python in bwrap, and /usr/bin/bwrap is missing');
+
 (HAS_BWRAP ? describe : describe.skip)('the E2B helper cells in a real Python kernel', () => {
   let root: string;
   let kernel: PythonKernelSandbox;
