@@ -8,6 +8,7 @@ import { ExecutionService } from './execution-service';
 import { notFound } from './http-error';
 import { HttpMetrics } from './metrics';
 import type { KeyStore } from '../db/keys';
+import type { HookStore } from '../db/hooks';
 import type { TaskStore } from '../db/tasks';
 import { KeyResolver } from './key-resolver';
 import { authenticate } from './middleware/authenticate';
@@ -16,6 +17,7 @@ import { jsonBody, multipartBody } from './middleware/body-parsers';
 import { requestId } from './middleware/request-id';
 import { requestLog } from './middleware/request-log';
 import { executionRoutes } from './routes/executions';
+import { hookAdminRoutes, inboundHookRoutes } from './routes/hooks';
 import { keyRoutes } from './routes/keys';
 import { taskRoutes } from './routes/tasks';
 import { operationRoutes } from './routes/operations';
@@ -30,6 +32,8 @@ export interface AppDeps {
   keys: KeyStore;
   /** Named tasks, in the service's database. */
   tasks: TaskStore;
+  /** Inbound webhooks of named tasks. */
+  hooks: HookStore;
 }
 
 /**
@@ -50,6 +54,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestLog({ logger, metrics }));
   app.use(operationRoutes({ client, metrics }));
 
+  const hookDeps = { tasks: deps.tasks, hooks: deps.hooks, store: deps.store, executions, metrics };
+  // Signed deliveries carry no API key: mounted before authentication, with their raw body.
+  app.use('/api', inboundHookRoutes(hookDeps));
+
   const api = express.Router();
   api.use(authenticate(resolver));
   api.use(rateLimit({ perMinute: config.rateLimitPerMinute }));
@@ -58,6 +66,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(syncRoutes({ executions, metrics, multipart }));
   api.use(keyRoutes({ keys: deps.keys, resolver }));
   api.use(taskRoutes({ tasks: deps.tasks, store: deps.store, executions, metrics, config }));
+  api.use(hookAdminRoutes(hookDeps));
   app.use('/api', api);
 
   app.use((req, _res, next) => next(notFound(`no route for ${req.method} ${req.path}`)));

@@ -155,3 +155,11 @@ export const taskRunSchema = z
     triggeredBy: callerTrigger,
   })
   .strict();
+
+/** POST /api/tasks/:slug/hooks: how a delivery's JSON body maps onto the task's parameters. */
+export const createHookSchema = z
+  .object({
+    /** `{parameter: "dotted.path.in.body"}`; without it, the body's fields by name. */
+    mapping: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().min(1).max(200)).optional(),
+  })
+  .strict();

@@ -4,6 +4,7 @@ import { isLoopback, loadConfig } from '../config';
 import { artifactStoreFromConfig } from '../storage/artifact-store-from-config';
 import { openDatabase } from '../db/database';
 import { KeyStore } from '../db/keys';
+import { HookStore } from '../db/hooks';
 import { TaskStore } from '../db/tasks';
 import { createApp } from './app';
 
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     logger,
     keys: new KeyStore(database.db),
     tasks: new TaskStore(database.db),
+    hooks: new HookStore(database.db),
   });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');

@@ -47,6 +47,29 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '003-inbound-hooks': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('hooks')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('tenant_id', 'text', (column) => column.notNull().references('tenants.id'))
+        .addColumn('slug', 'text', (column) => column.notNull())
+        .addColumn('secret', 'text', (column) => column.notNull())
+        .addColumn('previous_secret', 'text')
+        .addColumn('previous_until', 'text')
+        .addColumn('mapping', 'text')
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('deleted_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('hook_signatures')
+        .addColumn('hook_id', 'text', (column) => column.notNull())
+        .addColumn('signature', 'text', (column) => column.notNull())
+        .addColumn('seen_at', 'text', (column) => column.notNull())
+        .addPrimaryKeyConstraint('hook_signatures_pk', ['hook_id', 'signature'])
+        .execute();
+    },
+  },
 };
 
 /** The migrations as Kysely's migrator wants them. */

@@ -6,6 +6,32 @@ export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   tasks: TasksTable;
+  hooks: HooksTable;
+  hook_signatures: HookSignaturesTable;
+}
+
+/**
+ * An inbound webhook of a named task. The secret is kept as it is (an HMAC needs it to check a
+ * signature); after a rotation the previous one stays valid until `previous_until`.
+ */
+export interface HooksTable {
+  id: string;
+  tenant_id: string;
+  slug: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_until: string | null;
+  /** JSON `{parameter: "dotted.path.in.body"}`, or null: the body's fields by name. */
+  mapping: string | null;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+/** Signatures already accepted, so a replayed delivery is refused. Older than the window are pruned. */
+export interface HookSignaturesTable {
+  hook_id: string;
+  signature: string;
+  seen_at: string;
 }
 
 /** One version of a named task; every save makes a new version. JSON columns are text. */

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { createApp } from '../../src/api/app';
 import { openDatabase } from '../../src/db/database';
 import { KeyStore } from '../../src/db/keys';
+import { HookStore } from '../../src/db/hooks';
 import { TaskStore } from '../../src/db/tasks';
 import type { Config } from '../../src/config';
 import { artifactStoreFromConfig } from '../../src/storage/artifact-store-from-config';
@@ -26,6 +27,7 @@ export async function startGateway(
     logger: pino({ level: logLevel }),
     keys: new KeyStore(database.db),
     tasks: new TaskStore(database.db),
+    hooks: new HookStore(database.db),
   });
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { TaskDefinition, TaskStore } from '../../db/tasks';
 import { fileNameProblem } from '../../domain/file-names';
 import { checkInputs, renderDescription, unknownPlaceholders } from '../../domain/task-parameters';
+import type { TriggeredBy } from '../../domain/status';
 import type { Principal } from '../../domain/tenancy';
 import type { ArtifactRef } from '../../domain/types';
 import type { ArtifactStore } from '../../storage/artifact-store';
@@ -33,6 +34,7 @@ const filesHome = (tenant: string, slug: string) => `task-${tenant}.${slug}`;
 export function taskRoutes({ tasks, store, executions, metrics, config }: TaskRoutesDeps): express.Router {
   const router = express.Router();
   const tenantOf = (principal: Principal) => principal.tenant;
+  const runDeps = { tasks, store, executions, metrics };
 
   /** Checks a definition beyond its shape, and stores its files. */
   const definitionFrom = async (
@@ -154,50 +156,75 @@ export function taskRoutes({ tasks, store, executions, metrics, config }: TaskRo
     '/tasks/:slug/runs',
     requireScope('run'),
     route(async (req, res) => {
-      const principal = principalOf(res);
-      const slug = String(req.params.slug);
       const body = taskRunSchema.parse(req.body ?? {});
-      const task = await tasks.get(tenantOf(principal), slug, body.version);
-      if (task === null) {
-        throw notFound(`No task "${slug}"${body.version === undefined ? '' : ` at version ${body.version}`}.`);
-      }
-      const checked = checkInputs(task.parameters, body.inputs);
-      if (!checked.ok) {
-        throw new HttpError(
-          422,
-          'INVALID_INPUTS',
-          checked.problems.map((problem) => `${problem.path} ${problem.message}`).join('; '),
-          { issues: checked.problems },
-        );
-      }
-      const own: IncomingFile[] = body.files.map(decodeFile);
-      const defaults: IncomingFile[] = [];
-      for (const file of task.files) {
-        if (own.some((given) => given.name === file.name)) continue; // a run's file replaces the default
-        defaults.push({ name: file.name, data: await store.read(filesHome(task.tenant, slug), file.key) });
-      }
-      const options = optionsSchema.parse({ ...(task.options ?? {}), ...(body.options ?? {}) });
-      const started = await executions.for(principal).submit({
-        task: renderDescription(task.description, checked.values),
-        code: task.code,
-        plan: task.plan ?? undefined,
-        files: [...defaults, ...own],
-        options,
-        triggeredBy: body.triggeredBy,
+      const started = await startTaskRun(runDeps, principalOf(res), String(req.params.slug), {
+        ...body,
+        files: body.files.map(decodeFile),
         idempotencyKey: idempotencyKey(req),
-        namedTask: { slug, version: task.version },
       });
-      if (started.created) metrics.executionsSubmitted++;
-      res.status(202).json({
-        id: started.id,
-        status: started.status,
-        task: { slug, version: task.version },
-        links: { self: `/api/executions/${started.id}`, events: `/api/executions/${started.id}/events` },
-      });
+      res.status(202).json(started);
     }),
   );
 
   return router;
+}
+
+/** What a run of a named task asks for, from a caller or an inbound hook. */
+export interface TaskRunRequest {
+  inputs: Record<string, unknown>;
+  files: IncomingFile[];
+  options?: Record<string, unknown>;
+  version?: number;
+  triggeredBy: TriggeredBy;
+  idempotencyKey: string | null;
+}
+
+/**
+ * Starts a run of a named task for `principal`: its inputs checked against the parameters (422
+ * INVALID_INPUTS per field), put into the task text, with the task's files (a run's file of the
+ * same name replacing one) and its options under the run's.
+ */
+export async function startTaskRun(
+  { tasks, store, executions, metrics }: Pick<TaskRoutesDeps, 'tasks' | 'store' | 'executions' | 'metrics'>,
+  principal: Principal,
+  slug: string,
+  request: TaskRunRequest,
+) {
+  const task = await tasks.get(principal.tenant, slug, request.version);
+  if (task === null) {
+    throw notFound(`No task "${slug}"${request.version === undefined ? '' : ` at version ${request.version}`}.`);
+  }
+  const checked = checkInputs(task.parameters, request.inputs);
+  if (!checked.ok) {
+    throw new HttpError(
+      422,
+      'INVALID_INPUTS',
+      checked.problems.map((problem) => `${problem.path} ${problem.message}`).join('; '),
+      { issues: checked.problems },
+    );
+  }
+  const defaults: IncomingFile[] = [];
+  for (const file of task.files) {
+    if (request.files.some((given) => given.name === file.name)) continue;
+    defaults.push({ name: file.name, data: await store.read(filesHome(task.tenant, slug), file.key) });
+  }
+  const started = await executions.for(principal).submit({
+    task: renderDescription(task.description, checked.values),
+    code: task.code,
+    plan: task.plan ?? undefined,
+    files: [...defaults, ...request.files],
+    options: optionsSchema.parse({ ...(task.options ?? {}), ...(request.options ?? {}) }),
+    triggeredBy: request.triggeredBy,
+    idempotencyKey: request.idempotencyKey,
+    namedTask: { slug, version: task.version },
+  });
+  if (started.created) metrics.executionsSubmitted++;
+  return {
+    id: started.id,
+    status: started.status,
+    task: { slug, version: task.version },
+    links: { self: `/api/executions/${started.id}`, events: `/api/executions/${started.id}/events` },
+  };
 }
 
 function versionParam(req: Request): number | undefined {
