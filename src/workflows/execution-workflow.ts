@@ -83,7 +83,9 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
       record.timeOut(`no answer within ${input.options.inputTimeoutMs} ms`);
     } else if (error instanceof StoppedByPerson) {
       record.cancel(error.message);
-    } else if (isCancellation(error)) {
+    } else if (isCancellation(error) || (features.core2 && (timedOut || control.cancelReason !== null))) {
+      // A stop was asked for: an activity that then failed otherwise (its worker gone, so it timed out
+      // instead of acknowledging the cancel) does not turn the stop into a failure.
       if (timedOut) record.timeOut(`the execution ran past its ${input.options.timeoutMs} ms deadline`);
       else record.cancel(control.cancelReason ?? 'cancelled through Temporal');
     } else {
