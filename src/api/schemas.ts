@@ -76,6 +76,7 @@ export const syncTaskSchema = z
     task_description: z.string().trim().min(1).max(MAX_TASK_CHARS),
     data_files: z.array(fileSchema).max(MAX_FILES).default([]),
     options: optionsSchema.optional(),
+    triggeredBy: callerTrigger,
   })
   .strict();
 

@@ -44,7 +44,7 @@ export function readSubmission(req: Request, form: SubmissionForm): Submission {
         plan: undefined,
         files: [...body.data_files.map(decodeFile), ...multipartFiles],
         options: body.options ?? optionsSchema.parse({}),
-        triggeredBy: 'api',
+        triggeredBy: body.triggeredBy,
         idempotencyKey: idempotencyKey(req),
       };
     }

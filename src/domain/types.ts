@@ -201,7 +201,9 @@ export interface TimelineEvent {
   data?: Record<string, unknown>;
 }
 
-export type MessageLevel = 'debug' | 'info' | 'warning' | 'error';
+/** The levels of the service's messages and of the `ml` helpers (`ml.success`, `ml.danger` among them). */
+export const MESSAGE_LEVELS = ['debug', 'info', 'success', 'warning', 'danger', 'error'] as const;
+export type MessageLevel = (typeof MESSAGE_LEVELS)[number];
 
 export interface ExecutionMessage {
   seq: number;

@@ -4,6 +4,7 @@ import { chown, copyFile, lstat, mkdir, readFile, readdir, realpath, rename, rm 
 import { dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { MESSAGE_LEVELS } from '../domain/types';
 import type { SandboxInputFile, SandboxOutputFile, SandboxResult } from './types';
 
 const RESULT_FILE = 'result.json';
@@ -22,7 +23,7 @@ const runnerOutcomeSchema = z.object({
     }),
   ),
   messages: z
-    .array(z.object({ level: z.enum(['debug', 'info', 'warning', 'error']), message: z.string() }))
+    .array(z.object({ level: z.enum(MESSAGE_LEVELS), message: z.string() }))
     .max(200)
     .default([]),
   error: z.object({ name: z.string(), value: z.string(), traceback: z.string() }).nullable(),

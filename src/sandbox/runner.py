@@ -21,6 +21,7 @@ import math
 import os
 import resource
 import sys
+import time
 import traceback
 import types
 
@@ -338,14 +339,19 @@ MAX_MESSAGE_CHARS = 2000
 def make_display_module(results, messages, limit):
     """The `ml` module the code may import: typed messages for the execution's log, and rich output.
 
-    ml.log/info/warn/error/success(message) add a message at a level; ml.json(value) and
-    ml.markdown(text) add a result, as a notebook's display() would.
+    ml.log/info/success/warn/danger/error(message) add a message at a level (ml.error(exc) with the
+    exception's traceback); ml.wait(ms) sleeps inside the sandbox, counting towards the step's time
+    limit; ml.json(value) and ml.markdown(text) add a result, as a notebook's display() would.
     """
     module = types.ModuleType("ml")
 
     def message_at(level):
         def send(message, *args):
-            text = " ".join(str(part) for part in (message,) + args)
+            if isinstance(message, BaseException):
+                lines = traceback.format_exception(type(message), message, message.__traceback__)
+                text = "".join(lines).rstrip()
+            else:
+                text = " ".join(str(part) for part in (message,) + args)
             if len(messages) < MAX_MESSAGES:
                 messages.append({"level": level, "message": truncate(text, MAX_MESSAGE_CHARS)})
 
@@ -356,7 +362,16 @@ def make_display_module(results, messages, limit):
     module.info = message_at("info")
     module.warn = message_at("warning")
     module.error = message_at("error")
-    module.success = message_at("info")
+    module.success = message_at("success")
+    module.danger = message_at("danger")
+
+    def wait(ms):
+        seconds = float(ms) / 1000
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("ml.wait: a number of milliseconds, 0 or more")
+        time.sleep(seconds)
+
+    module.wait = wait
 
     def show_json(value):
         text = json.dumps(value, default=str)

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { SandboxKind } from '../domain/sandbox-kinds';
-import type { CodeError, ResourceUsage } from '../domain/types';
+import type { CodeError, MessageLevel, ResourceUsage } from '../domain/types';
 
 export type { SandboxKind } from '../domain/sandbox-kinds';
 
@@ -86,7 +86,7 @@ export interface SandboxExecution {
 }
 
 export interface SandboxMessage {
-  level: 'debug' | 'info' | 'warning' | 'error';
+  level: MessageLevel;
   message: string;
 }
 

@@ -703,7 +703,10 @@ test('the ml helpers send typed messages and rich output', async () => {
       "ml.warn('column b has gaps')",
       "ml.error('could not parse dates')",
       "ml.success('done')",
+      "ml.danger('revenue fell by half')",
       "ml.log('debugging detail')",
+      'try:\n    1 / 0\nexcept ZeroDivisionError as exc:\n    ml.error(exc)',
+      'import time\nstarted = time.monotonic()\nml.wait(300)\nml.info(f"waited {time.monotonic() - started >= 0.29}")',
       "ml.json({'rows': 3, 'columns': ['a', 'b']})",
       "ml.markdown('**bold** finding')",
     ].join('\n'),
@@ -713,8 +716,11 @@ test('the ml helpers send typed messages and rich output', async () => {
     { level: 'info', message: 'loaded 3 rows' },
     { level: 'warning', message: 'column b has gaps' },
     { level: 'error', message: 'could not parse dates' },
-    { level: 'info', message: 'done' },
+    { level: 'success', message: 'done' },
+    { level: 'danger', message: 'revenue fell by half' },
     { level: 'debug', message: 'debugging detail' },
+    { level: 'error', message: expect.stringMatching(/^Traceback[\s\S]*ZeroDivisionError: division by zero$/) },
+    { level: 'info', message: 'waited True' },
   ]);
   expect(execution.results).toEqual([
     { json: { rows: 3, columns: ['a', 'b'] }, isMainResult: false },
