@@ -39,7 +39,8 @@ describe('configuration', () => {
   test('model prices can be set as JSON, and bad JSON is named', () => {
     const config = loadConfig({ MODEL_PRICES: '{"my-model": {"prompt": 1, "completion": 2}}' });
     expect(config.prices.models['my-model']).toEqual({ prompt: 1, completion: 2 });
-    expect(config.prices.models['gpt-4o-mini']).toBeDefined();
+    // The built-in prices stay beside the ones set.
+    expect(config.prices.models['gpt-4o-mini']).toEqual({ prompt: 0.15, completion: 0.6 });
     expect(() => loadConfig({ MODEL_PRICES: '{' })).toThrow('MODEL_PRICES');
   });
 });

@@ -19,7 +19,7 @@ describe('plans', () => {
         { id: 'a', title: 'B' },
       ],
     });
-    expect(duplicate.ok).toBe(false);
+    expect(duplicate).toEqual({ ok: false, problems: ['step id "a" is used twice'] });
     const cycle = parsePlan({
       steps: [
         { id: 'a', title: 'A', dependsOn: ['c'] },
@@ -34,7 +34,7 @@ describe('plans', () => {
     const result = parsePlan({ steps: [{ id: 'has space', title: '' }] });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.problems.some((problem) => problem.startsWith('steps.0.id'))).toBe(true);
-    expect(parsePlan({ steps: [] }).ok).toBe(false);
+    expect(parsePlan({ steps: [] })).toEqual({ ok: false, problems: [expect.stringMatching(/^steps: /)] });
   });
 
   test('steps are ordered after what they depend on', () => {
