@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import pino from 'pino';
 import { isLoopback, loadConfig } from '../config';
 import { artifactStoreFromConfig } from '../storage/artifact-store-from-config';
@@ -7,6 +7,7 @@ import { KeyStore } from '../db/keys';
 import { HookStore } from '../db/hooks';
 import { TaskStore } from '../db/tasks';
 import { createApp } from './app';
+import { gatewayConnection } from './temporal-connection';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   }
   const database = await openDatabase(config.database);
   // Connect lazily so the gateway starts (and /healthz answers "down") while Temporal is away.
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = gatewayConnection(config.temporal.address);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = createApp({
     client,

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
+import { gatewayConnection } from '../../src/api/temporal-connection';
 import { startGateway } from '../support/gateway';
 import { base64, useHarness } from '../support/harness';
 
@@ -74,7 +75,7 @@ describe('a gateway whose Temporal server cannot be reached', () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'gateway-outage-'));
     // Port 1 on loopback: nothing listens, so every call is refused at once.
     const config = loadConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
-    connection = Connection.lazy({ address: config.temporal.address });
+    connection = gatewayConnection(config.temporal.address);
     const client = new Client({ connection, namespace: config.temporal.namespace });
     ({ server, baseUrl } = await startGateway(client, config));
   });
@@ -82,6 +83,10 @@ describe('a gateway whose Temporal server cannot be reached', () => {
   afterAll(async () => {
     server?.closeAllConnections();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    // A call whose HTTP answer went out (the 2 s deadline of /healthz) may still have a retry
+    // scheduled; closing the channel under it would throw from that timer. The gateway's retries end
+    // within about a second.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     await connection?.close().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   });

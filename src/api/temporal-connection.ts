@@ -1,0 +1,16 @@
+import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+
+/**
+ * The gateway's retries of a Temporal call: a few quick ones (about a second in all), so that a
+ * caller learns of an outage with a 503 at once instead of after the client's default of ten
+ * attempts (about 20 s per call). A caller can retry; a hung HTTP request helps no one.
+ */
+export const GATEWAY_RETRY = { maxAttempts: 4, maxIntervalMs: () => 1000 };
+
+/** A connection to Temporal for the gateway: lazy, so the gateway starts (and says "down") without it. */
+export function gatewayConnection(address: string): Connection {
+  return Connection.lazy({
+    address,
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions(GATEWAY_RETRY))],
+  });
+}
