@@ -1,11 +1,11 @@
 /** Inbound webhooks of named tasks: signed deliveries start runs, against the real stack. */
 import { signDelivery } from '../../src/api/hook-signature';
-import type { ExecutionSnapshot } from '../../src/domain/types';
 import { useHarness } from '../support/harness';
 
 describe('inbound webhooks', () => {
   const harness = useHarness({ model: false, env: { ADMIN_API_KEY: 'operator-key' } });
   const operator = { authorization: 'Bearer operator-key' };
+  harness.defaultHeaders = operator;
   const call = (method: string, route: string, body?: unknown) => harness.request(method, route, body, operator);
 
   /** Sends a delivery signed with `secret` (or a given header) and answers what the gateway said. */
@@ -23,15 +23,6 @@ describe('inbound webhooks', () => {
       'x-signature': `t=${t},v1=${signDelivery(secret, t, raw)}`,
       ...headers,
     });
-  };
-  const waitForEnd = async (id: string): Promise<ExecutionSnapshot> => {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const response = await call('GET', `/api/executions/${id}`);
-      if (response.status === 200 && response.body.completedAt !== null) return response.body as ExecutionSnapshot;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`${id} did not end`);
   };
 
   let hook: { id: string; url: string; secret: string };
@@ -55,7 +46,7 @@ describe('inbound webhooks', () => {
   test('a signed delivery starts a run with triggeredBy webhook; the body maps onto the parameters', async () => {
     const started = await deliver(hook.url, { word: 'hello', unrelated: { deep: true } }, hook.secret);
     expect(started.status).toBe(202);
-    const done = await waitForEnd(started.body.id);
+    const done = await harness.waitForEnd(started.body.id);
     expect(done.status).toBe('succeeded');
     expect(done.triggeredBy).toBe('webhook');
     expect(done.task).toBe('Echo hello');
@@ -114,7 +105,7 @@ describe('inbound webhooks', () => {
     expect(mapped.status).toBe(201);
     const started = await deliver(mapped.body.url, { event: { name: 'mapped' } }, mapped.body.secret);
     expect(started.status).toBe(202);
-    expect((await waitForEnd(started.body.id)).task).toBe('Echo mapped');
+    expect((await harness.waitForEnd(started.body.id)).task).toBe('Echo mapped');
     expect((await call('DELETE', `/api/tasks/echo/hooks/${mapped.body.id}`)).status).toBe(204);
     expect((await deliver(mapped.body.url, { event: { name: 'x' } }, mapped.body.secret)).status).toBe(401);
   });

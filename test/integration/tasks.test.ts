@@ -1,5 +1,4 @@
 /** Named tasks with versions and parameters, and their runs, against the real stack. */
-import type { ExecutionSnapshot } from '../../src/domain/types';
 import { SALES_CSV } from '../support/data';
 import { answer } from '../support/fake-model';
 import { base64, useHarness } from '../support/harness';
@@ -18,17 +17,9 @@ const TASK = {
 describe('named tasks', () => {
   const harness = useHarness({ env: { ADMIN_API_KEY: 'operator-key' } });
   const operator = { authorization: 'Bearer operator-key' };
+  harness.defaultHeaders = operator;
   const call = (method: string, route: string, body?: unknown, headers = operator) =>
     harness.request(method, route, body, headers);
-  const waitForEnd = async (id: string): Promise<ExecutionSnapshot> => {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const response = await call('GET', `/api/executions/${id}`);
-      if (response.status === 200 && response.body.completedAt !== null) return response.body as ExecutionSnapshot;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`${id} did not end`);
-  };
 
   test('a task is created, versioned by each save, and read by version', async () => {
     const created = await call('POST', '/api/tasks', TASK);
@@ -70,7 +61,7 @@ describe('named tasks', () => {
     const run = await call('POST', '/api/tasks/regional-revenue/runs', { inputs: { region: 'North' } });
     expect(run.status).toBe(202);
     expect(run.body.task).toEqual({ slug: 'regional-revenue', version: 2 });
-    const done = await waitForEnd(run.body.id);
+    const done = await harness.waitForEnd(run.body.id);
     expect(done.status).toBe('succeeded');
     expect(done.task).toBe('Total the revenue of the North region over 3 months.');
     expect(done.namedTask).toEqual({ slug: 'regional-revenue', version: 2 });
@@ -110,7 +101,7 @@ describe('named tasks', () => {
       version: 1,
     });
     expect(run.status).toBe(202);
-    const done = await waitForEnd(run.body.id);
+    const done = await harness.waitForEnd(run.body.id);
     expect(done.status).toBe('succeeded');
     expect(done.triggeredBy).toBe('user');
     expect(done.steps[0].attempts[0]).toMatchObject({ author: 'caller', stdout: 'fixed code\n' });

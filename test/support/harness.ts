@@ -143,7 +143,11 @@ export class Harness {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  async request(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
+  /** Sent with every request unless a request sets the same header: an API key, for instance. */
+  defaultHeaders: Record<string, string> = {};
+
+  async request(method: string, route: string, body?: unknown, extraHeaders: Record<string, string> = {}) {
+    const headers = { ...this.defaultHeaders, ...extraHeaders };
     const response = await fetch(`${this.baseUrl}${route}`, {
       method,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
