@@ -52,6 +52,10 @@ interface Context {
   fake: FakeModel;
   /** POST /api/executions through the gateway; returns the workflow id. */
   submit(name: string, body: Record<string, unknown>): Promise<string>;
+  /** Any other request to the gateway; fails unless it answers `status`. */
+  api(method: string, route: string, body: unknown, status: number): Promise<Record<string, unknown>>;
+  /** A tag unique to this recording session, for slugs and ids. */
+  tag: string;
 }
 
 interface Recording {
@@ -470,10 +474,66 @@ const RECORDINGS: Recording[] = [
     drive: async ({ submit }) => submit('caller-code-refused', { code: 'import socket' }),
     check: expectAttempts('failed'),
   },
+  {
+    name: 'scheduled-run',
+    expected: 'succeeded',
+    drive: async (context) => {
+      const slug = `tick-${context.tag}`;
+      context.fake.script(answer.analysis('It said tick.'));
+      await context.api('POST', '/api/tasks', { ...tickTask, slug }, 201);
+      return scheduledRun(context, slug);
+    },
+    check: expectAttempts('succeeded'),
+  },
+  {
+    name: 'scheduled-task-unavailable',
+    expected: 'failed',
+    drive: async (context) => {
+      const slug = `gone-${context.tag}`;
+      await context.api('POST', '/api/tasks', { ...tickTask, slug }, 201);
+      const changed = { ...tickTask, parameters: { properties: { label: { type: 'integer' } }, required: ['label'] } };
+      return scheduledRun(context, slug, () => context.api('PUT', `/api/tasks/${slug}`, changed, 200));
+    },
+    check: (snapshot) =>
+      snapshot.error?.code === 'TASK_UNAVAILABLE' ? null : `error ${snapshot.error?.code}, expected TASK_UNAVAILABLE`,
+  },
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),
 ];
+
+const tickTask = {
+  title: 'Tick',
+  description: 'Say tick for {{label}}.',
+  parameters: { properties: { label: { type: 'string' } }, required: ['label'] },
+  code: "print('tick')",
+};
+
+/**
+ * Makes a paused schedule of `slug` that runs the latest version, lets `change` alter the task, then
+ * triggers one run and returns its workflow id.
+ */
+async function scheduledRun(context: Context, slug: string, change?: () => Promise<unknown>): Promise<string> {
+  const made = await context.api(
+    'POST',
+    `/api/tasks/${slug}/schedules`,
+    { every: '1h', inputs: { label: 'north' }, paused: true, version: 'latest' },
+    201,
+  );
+  await change?.();
+  await context.api('POST', `/api/tasks/${slug}/schedules/${String(made.id)}/trigger`, undefined, 202);
+  const handle = context.client.schedule.getHandle(String(made.id));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const [run] = (await handle.describe()).info.recentActions;
+    if (run) {
+      await handle.delete();
+      return run.action.workflow.workflowId;
+    }
+    await delay(100);
+  }
+  throw new Error(`schedule ${String(made.id)} never started a run`);
+}
 
 /** Polls the `snapshot` query until `until` holds. */
 async function waitForSnapshot(
@@ -609,6 +669,17 @@ async function main(): Promise<void> {
           throw new Error(`${name}: POST /api/executions answered ${response.status}: ${text}`);
         return (JSON.parse(text) as { id: string }).id;
       },
+      api: async (method, route, body, status) => {
+        const response = await fetch(`${baseUrl}${route}`, {
+          method,
+          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await response.text();
+        if (response.status !== status) throw new Error(`${method} ${route} answered ${response.status}: ${text}`);
+        return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+      },
+      tag: runTag,
     };
 
     for (const recording of recordings) {

@@ -2,6 +2,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } 
 import { createActivities, type ActivityDeps } from './activities';
 import { CodeValidator } from './activities/code-validator';
 import { loadConfig, type Config } from './config';
+import { openDatabase, type ServiceDatabase } from './db/database';
+import { TaskStore } from './db/tasks';
 import { createOpenAiClient, type LlmClient } from './llm/llm-client';
 import { createSandboxes } from './sandbox/registry';
 import type { Sandbox } from './sandbox/types';
@@ -16,6 +18,8 @@ export interface ExecutionWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (slots, identity, …). */
   tuning?: Partial<WorkerOptions>;
+  /** The service's database; opened from the configuration (and closed with the worker) when absent. */
+  database?: ServiceDatabase;
 }
 
 /** The model client the configuration asks for, or null when no endpoint is configured. */
@@ -30,13 +34,16 @@ export async function createExecutionWorker(
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const { config } = options;
   const workRoot = config.sandbox.workDir;
+  const database = options.database ?? (await openDatabase(config.database));
   const sandboxes = await createSandboxes(config, { warn: (message) => console.warn(`worker: ${message}`) });
+  const store = artifactStoreFromConfig(config);
   const deps: ActivityDeps = {
     llm: options.llm === undefined ? llmFromConfig(config) : options.llm,
     sandboxes,
-    store: artifactStoreFromConfig(config),
+    store,
     validator: new CodeValidator(config.sandbox.pythonPath),
     workRoot,
+    runs: { tasks: new TaskStore(database.db), store, config },
   };
   const worker = await Worker.create({
     connection: options.connection,
@@ -61,6 +68,7 @@ export async function createExecutionWorker(
     close: async () => {
       deps.validator.close();
       await Promise.all(Object.values(sandboxes).map((sandbox: Sandbox) => sandbox.close()));
+      if (options.database === undefined) await database.close();
     },
   };
 }

@@ -31,6 +31,7 @@ import {
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
 import type { LiveOutput } from '../workflows/messages';
 import type { CodeValidator, ValidationReport } from './code-validator';
+import { createTaskRunActivities, type TaskRunDeps } from './task-runs';
 
 /** What the activities need from the world; tests hand in real fakes. */
 export interface ActivityDeps {
@@ -41,6 +42,8 @@ export interface ActivityDeps {
   validator: CodeValidator;
   /** Host folder for per-run scratch space. */
   workRoot: string;
+  /** The service's database and settings, for runs that resolve a named task (schedules). */
+  runs: TaskRunDeps;
 }
 
 /** Text kept in history per attempt; the rest is cut with a marker. */
@@ -125,6 +128,7 @@ export function createActivities(deps: ActivityDeps) {
     );
 
   return {
+    ...createTaskRunActivities(deps.runs),
     /** Turns the task into a plan of steps. */
     async plan(input: PlanInput): Promise<{ plan: Plan; usage: TokenUsage }> {
       const prompt = planPrompt(input.task, await previews(input.executionId, input.files));

@@ -9,7 +9,10 @@ import { notFound } from './http-error';
 import { HttpMetrics } from './metrics';
 import type { KeyStore } from '../db/keys';
 import type { HookStore } from '../db/hooks';
+import type { ScheduleStore } from '../db/schedules';
 import type { TaskStore } from '../db/tasks';
+import { ScheduleService } from './schedule-service';
+import { scheduleRoutes } from './routes/schedules';
 import { KeyResolver } from './key-resolver';
 import { authenticate } from './middleware/authenticate';
 import { rateLimit } from './middleware/rate-limit';
@@ -34,6 +37,8 @@ export interface AppDeps {
   tasks: TaskStore;
   /** Inbound webhooks of named tasks. */
   hooks: HookStore;
+  /** Whose each schedule is (the schedules themselves are Temporal's). */
+  schedules: ScheduleStore;
 }
 
 /**
@@ -46,6 +51,13 @@ export function createApp(deps: AppDeps): express.Express {
   const resolver = new KeyResolver({ legacyKeys: config.apiKeys, adminKey: config.adminApiKey, store: deps.keys });
   const metrics = new HttpMetrics();
   const multipart = multipartBody({ maxFileBytes: config.maxUploadBytes });
+  const schedules = new ScheduleService({
+    client,
+    schedules: deps.schedules,
+    tasks: deps.tasks,
+    store: deps.store,
+    config,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -65,7 +77,8 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(executionRoutes({ executions, metrics, config, multipart }));
   api.use(syncRoutes({ executions, metrics, multipart }));
   api.use(keyRoutes({ keys: deps.keys, resolver }));
-  api.use(taskRoutes({ tasks: deps.tasks, store: deps.store, executions, metrics, config }));
+  api.use(taskRoutes({ tasks: deps.tasks, store: deps.store, executions, metrics, config, schedules }));
+  api.use(scheduleRoutes({ schedules }));
   api.use(hookAdminRoutes(hookDeps));
   app.use('/api', api);
 

@@ -45,25 +45,9 @@ import {
 } from '../workflows/messages';
 import { HttpError, invalidTransition, notFound, unprocessable } from './http-error';
 import { OPEN_PRINCIPAL } from './key-resolver';
-import type { CreateExecutionBody } from './schemas';
+import { executionInputFrom, type Submission } from '../runs/execution-input';
 
-/** A file as it arrived, JSON (base64) or multipart. */
-export interface IncomingFile {
-  name: string;
-  data: Buffer;
-}
-
-export interface Submission {
-  task: string | null;
-  code: string | null;
-  plan: unknown;
-  files: IncomingFile[];
-  options: CreateExecutionBody['options'];
-  triggeredBy: TriggeredBy;
-  idempotencyKey: string | null;
-  /** The named task and version this run comes from. */
-  namedTask?: NamedTaskRef;
-}
+export type { IncomingFile, Submission } from '../runs/execution-input';
 
 export interface ExecutionSummary {
   id: string;
@@ -121,7 +105,7 @@ export class ExecutionService {
   async submit(submission: Submission): Promise<{ id: string; status: ExecutionStatus; created: boolean }> {
     const tenant = this.principal.tenant;
     const id = submission.idempotencyKey ? idFromKey(submission.idempotencyKey, tenant) : `exec-${randomUUID()}`;
-    const input = this.checkSubmission(submission, id);
+    const input = executionInputFrom(this.config, submission, id);
     if (submission.idempotencyKey) {
       const existing = await this.describeOrNull(id);
       if (existing) return { id, status: statusOf(existing), created: false };
@@ -416,92 +400,6 @@ export class ExecutionService {
       throw error;
     }
   }
-
-  private checkSubmission(submission: Submission, id: string): Omit<ExecutionInput, 'files'> {
-    const { options } = submission;
-    const sandbox = options.sandbox ?? this.config.sandbox.kind;
-    if (!this.config.sandbox.available.includes(sandbox)) {
-      throw unprocessable(
-        'SANDBOX_NOT_AVAILABLE',
-        `The ${sandbox} sandbox is not enabled here; available: ${this.config.sandbox.available.join(', ')} ` +
-          '(SANDBOX, and E2B_API_KEY for e2b).',
-      );
-    }
-    let plan: Plan | null = null;
-    if (submission.plan !== undefined && submission.plan !== null && submission.code !== null) {
-      throw unprocessable('VALIDATION_FAILED', 'Send either `code` (run as the only step) or a `plan`, not both.');
-    }
-    if (submission.plan !== undefined && submission.plan !== null) {
-      const checked = parsePlan(submission.plan);
-      if (!checked.ok) throw unprocessable('INVALID_PLAN', 'The plan is not valid.', { problems: checked.problems });
-      plan = checked.plan;
-    }
-    if (submission.code === null && !this.config.llm.configured) {
-      throw unprocessable(
-        'MODEL_NOT_CONFIGURED',
-        'This task needs a language model and none is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a ' +
-          'server other than OpenAI) and LLM_MODEL, or send `code` to run.',
-        { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] },
-      );
-    }
-    if (options.repair && !this.config.llm.configured) {
-      throw unprocessable(
-        'MODEL_NOT_CONFIGURED',
-        '`options.repair` lets the model rewrite failed code, and no language model is configured: set ' +
-          'OPENAI_API_KEY (and OPENAI_BASE_URL, LLM_MODEL), or leave `repair` out.',
-        { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] },
-      );
-    }
-    const names = new Set<string>();
-    for (const file of submission.files) {
-      const problem = fileNameProblem(file.name);
-      if (problem !== null) {
-        throw unprocessable('INVALID_FILE_NAME', `The file name ${JSON.stringify(file.name)} ${problem}.`, {
-          name: file.name,
-        });
-      }
-      if (names.has(file.name)) {
-        throw unprocessable('DUPLICATE_FILE_NAME', `Two files are named ${JSON.stringify(file.name)}.`);
-      }
-      names.add(file.name);
-      if (file.data.length > this.config.maxUploadBytes) {
-        throw new HttpError(
-          413,
-          'FILE_TOO_LARGE',
-          `The file ${file.name} is larger than the limit of ${this.config.maxUploadBytes} bytes.`,
-          { name: file.name, limit: this.config.maxUploadBytes },
-        );
-      }
-    }
-    const model = options.model ?? this.config.llm.model;
-    const executionOptions: ExecutionOptions = {
-      maxAttempts: options.maxAttempts,
-      timeoutMs: options.timeoutMs,
-      stepTimeoutMs: options.stepTimeoutMs,
-      requireApproval: options.requireApproval,
-      budgetUsd: options.budgetUsd,
-      sandbox,
-      model,
-      onExhausted: options.onExhausted,
-      repair: options.repair,
-      inputTimeoutMs: options.inputTimeoutMs,
-      ...(options.recovery ? { recovery: options.recovery } : {}),
-      prices: pricesFor(model, this.config.prices.models, this.config.prices.sandboxPerSecond),
-    };
-    const kind: TaskKind = submission.code !== null ? 'code' : plan !== null ? 'plan' : 'task';
-    return {
-      executionId: id,
-      task: submission.task,
-      code: submission.code,
-      plan,
-      options: executionOptions,
-      triggeredBy: submission.triggeredBy,
-      kind,
-      modelAvailable: this.config.llm.configured,
-      createdAt: new Date().toISOString(),
-      ...(submission.namedTask ? { namedTask: submission.namedTask } : {}),
-    };
-  }
 }
 
 /**
@@ -613,6 +511,7 @@ function fallbackSnapshot(id: string, description: WorkflowExecutionDescription)
     triggeredBy: memo.triggeredBy ?? 'api',
     tenant: memo.tenant ?? DEFAULT_TENANT,
     namedTask: null,
+    scheduleId: null,
     createdAt: memo.createdAt ?? description.startTime.toISOString(),
     startedAt: null,
     completedAt: description.closeTime?.toISOString() ?? null,

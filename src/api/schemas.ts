@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OVERLAP_POLICIES } from '../db/schedules';
 import { recoveryPolicySchema } from '../domain/plan-schema';
 import { SANDBOX_KINDS } from '../domain/sandbox-kinds';
 import { TRIGGERS } from '../domain/status';
@@ -164,3 +165,41 @@ export const createHookSchema = z
     mapping: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), z.string().min(1).max(200)).optional(),
   })
   .strict();
+
+/** "30s", "5m", "2h", "1d" or "500ms": a schedule's interval. */
+const EVERY = /^(\d{1,9})\s*(ms|s|m|h|d)$/;
+
+/** POST /api/tasks/:slug/schedules: `cron` or `every`, not both. */
+export const createScheduleSchema = z
+  .object({
+    cron: z.string().trim().min(1).max(200).optional(),
+    every: z.string().trim().regex(EVERY, 'an interval such as "30s", "5m", "2h" or "1d"').optional(),
+    timezone: z.string().trim().min(1).max(64).default('UTC'),
+    inputs: z.record(z.string(), z.unknown()).default({}),
+    overlap: z.enum(OVERLAP_POLICIES).default('skip'),
+    paused: z.boolean().default(false),
+    note: z.string().max(500).optional(),
+    /** The version every run uses; "latest" for the latest at each run. Default: the current one. */
+    version: z.union([z.number().int().min(1), z.literal('latest')]).optional(),
+  })
+  .strict()
+  .refine((body) => (body.cron === undefined) !== (body.every === undefined), {
+    message: 'send either `cron` or `every`',
+    path: ['cron'],
+  });
+
+/** PATCH /api/tasks/:slug/schedules/:id. */
+export const updateScheduleSchema = z
+  .object({ paused: z.boolean().optional(), note: z.string().max(500).optional() })
+  .strict()
+  .refine((body) => body.paused !== undefined || body.note !== undefined, {
+    message: 'send `paused`, `note` or both',
+    path: ['paused'],
+  });
+
+/** An interval of the schedule schema in milliseconds. */
+export function everyMs(every: string): number {
+  const [, amount, unit] = EVERY.exec(every) as RegExpExecArray;
+  const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(amount) * unitMs;
+}

@@ -6,6 +6,7 @@ import { openDatabase } from '../db/database';
 import { KeyStore } from '../db/keys';
 import { HookStore } from '../db/hooks';
 import { TaskStore } from '../db/tasks';
+import { ScheduleStore } from '../db/schedules';
 import { createApp } from './app';
 import { gatewayConnection } from './temporal-connection';
 
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     keys: new KeyStore(database.db),
     tasks: new TaskStore(database.db),
     hooks: new HookStore(database.db),
+    schedules: new ScheduleStore(database.db),
   });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');

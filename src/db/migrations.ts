@@ -70,6 +70,22 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '004-schedules': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('schedules')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('tenant_id', 'text', (column) => column.notNull().references('tenants.id'))
+        .addColumn('slug', 'text', (column) => column.notNull())
+        .addColumn('version', 'integer')
+        .addColumn('inputs', 'text', (column) => column.notNull())
+        .addColumn('spec', 'text', (column) => column.notNull())
+        .addColumn('overlap', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('schedules_task').on('schedules').columns(['tenant_id', 'slug']).execute();
+    },
+  },
 };
 
 /** The migrations as Kysely's migrator wants them. */

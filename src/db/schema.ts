@@ -8,6 +8,26 @@ export interface Database {
   tasks: TasksTable;
   hooks: HooksTable;
   hook_signatures: HookSignaturesTable;
+  schedules: SchedulesTable;
+}
+
+/**
+ * A schedule of a named task. Its timing and state live in the Temporal Schedule of the same id;
+ * this row says whose it is and what it runs.
+ */
+export interface SchedulesTable {
+  id: string;
+  tenant_id: string;
+  slug: string;
+  /** The pinned version, or null for the latest at each run. */
+  version: number | null;
+  /** JSON object: the inputs of every run. */
+  inputs: string;
+  /** JSON `{cron}` or `{every}` with `timezone`, as the caller gave it (Temporal keeps a compiled form). */
+  spec: string;
+  /** skip, buffer_one, allow_all or cancel_other. */
+  overlap: string;
+  created_at: string;
 }
 
 /**

@@ -26,6 +26,8 @@ export const ErrorType = {
   ARTIFACT_MISSING: 'ARTIFACT_MISSING',
   /** The execution's history came near Temporal's limits: a retry from the step goes on in a new one. */
   HISTORY_LIMIT: 'HISTORY_LIMIT',
+  /** The named task a schedule runs is gone, or no longer takes the schedule's inputs. */
+  TASK_UNAVAILABLE: 'TASK_UNAVAILABLE',
   CANCELLED: 'CANCELLED',
   TIMED_OUT: 'TIMED_OUT',
   INTERNAL: 'INTERNAL',
@@ -57,6 +59,7 @@ const CONFIGURATION_ERRORS: readonly string[] = [
   ErrorType.LLM_ERROR,
   ErrorType.MODEL_NOT_CONFIGURED,
   ErrorType.ARTIFACT_MISSING,
+  ErrorType.TASK_UNAVAILABLE,
   ErrorType.INTERNAL,
 ];
 

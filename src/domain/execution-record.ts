@@ -375,6 +375,7 @@ export class ExecutionRecord {
       parentId: this.input.parentId ?? null,
       tenant: this.input.tenant ?? DEFAULT_TENANT,
       namedTask: this.input.namedTask ?? null,
+      scheduleId: this.input.scheduled?.scheduleId ?? null,
       options: this.input.options,
       inputs: this.input.files,
       seq: this.seq,

@@ -85,10 +85,27 @@ export interface ExecutionInput {
   namedTask?: NamedTaskRef;
   /** Finished steps taken over from the parent: no model call and no sandbox run for them. */
   reuse?: Record<string, Checkpoint>;
+  /**
+   * Set when a schedule started the execution: the task is resolved again in the first step, and
+   * the rest of this input until then is what the task looked like when the schedule was made.
+   */
+  scheduled?: ScheduledRunRef;
 }
 
 /** Who wrote an attempt's code: the caller's request, the model, or a person answering a question. */
 export type AttemptAuthor = 'caller' | 'model' | 'person';
+
+/**
+ * What a schedule's run starts from: the task of a tenant, the version pinned when the schedule was
+ * made (or the latest at each run), and the inputs. The run resolves it in its first step.
+ */
+export interface ScheduledRunRef {
+  scheduleId: string;
+  tenant: string;
+  slug: string;
+  version: number | 'latest';
+  inputs: Record<string, unknown>;
+}
 
 /** A version of a named task (`/api/tasks/:slug`). */
 export interface NamedTaskRef {
@@ -275,6 +292,8 @@ export interface ExecutionSnapshot {
   parentId: string | null;
   tenant: string;
   namedTask: NamedTaskRef | null;
+  /** The schedule that started the execution, or null. */
+  scheduleId: string | null;
   /** Null only when the workflow could not be asked (the gateway then knows little). */
   options: ExecutionOptions | null;
   /** The uploaded files. */

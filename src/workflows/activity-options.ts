@@ -20,6 +20,12 @@ export const CHECK_ACTIVITY: ActivityOptions = {
   retry: { maximumAttempts: 3 },
 };
 
+/** Reads of the service's database (a schedule's task): retried while the database is away. */
+export const RESOLVE_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+
 /**
  * Sandbox runs heartbeat, so a lost worker is noticed within the heartbeat timeout and the run
  * retried elsewhere; on cancellation the workflow waits until the sandbox is really gone.

@@ -25,15 +25,18 @@ export class Control {
   private question: Awaiting | null = null;
   private answer: Answer | null = null;
   private answeredBy: string | null = null;
-  private budgetUsd: number | null;
+  /** A budget a person raised; until then the input's (which a schedule's run resolves first). */
+  private raisedBudgetUsd: number | null | undefined = undefined;
 
   constructor(
     private readonly record: ExecutionRecord,
     private readonly input: ExecutionInput,
     /** Whether the history guard applies (executions started by the reshaped core). */
     private readonly guardHistory: boolean,
-  ) {
-    this.budgetUsd = input.options.budgetUsd;
+  ) {}
+
+  private get budgetUsd(): number | null {
+    return this.raisedBudgetUsd === undefined ? this.input.options.budgetUsd : this.raisedBudgetUsd;
   }
 
   /** Applies `event` to the record and publishes the new status to visibility. */
@@ -130,7 +133,7 @@ export class Control {
       const raised = readBudget(await this.ask('budget', prompt, stepId));
       if (raised === null) throw new StoppedByPerson('stopped at the budget');
       this.record.log('info', `budget raised from $${this.budgetUsd} to $${raised}`, stepId);
-      this.budgetUsd = raised;
+      this.raisedBudgetUsd = raised;
     }
   }
 

@@ -14,8 +14,8 @@ import type { Activities } from '../activities';
 import { retryCanSucceed } from '../domain/errors';
 import type { ExecutionEvent } from '../domain/execution-machine';
 import { ExecutionRecord } from '../domain/execution-record';
-import type { ExecutionInput, ExecutionSnapshot } from '../domain/types';
-import { CHECK_ACTIVITY, LLM_ACTIVITY, sandboxActivity } from './activity-options';
+import type { ExecutionInput, ExecutionSnapshot, ScheduledRunRef } from '../domain/types';
+import { CHECK_ACTIVITY, LLM_ACTIVITY, RESOLVE_ACTIVITY, sandboxActivity } from './activity-options';
 import type { ExecutionContext, Features } from './context';
 import { Control, type Refusal } from './control';
 import { Execution } from './execution';
@@ -36,6 +36,7 @@ import {
 
 const llm = proxyActivities<Activities>(LLM_ACTIVITY);
 const checks = proxyActivities<Activities>(CHECK_ACTIVITY);
+const runs = proxyActivities<Activities>(RESOLVE_ACTIVITY);
 
 /** The workflow's argument: the id, when given, is ignored in favour of the workflow id. */
 export type ExecutionArgument = Omit<ExecutionInput, 'executionId'> & { executionId?: string };
@@ -64,6 +65,9 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
   };
   registerHandlers(ctx, main);
 
+  // A schedule's run knows only its task's reference: it resolves the task before it starts.
+  if (input.scheduled !== undefined && !(await resolveScheduledRun(ctx, main))) return finish(ctx);
+
   control.transition('start', 'a worker took the execution');
   let timedOut = false;
   // The deadline runs outside `main` so it can cancel it.
@@ -79,30 +83,65 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
   try {
     await main.run(() => new Execution(ctx).run());
   } catch (error) {
-    if (error instanceof InputExpired) {
-      record.timeOut(`no answer within ${input.options.inputTimeoutMs} ms`);
-    } else if (error instanceof StoppedByPerson) {
-      record.cancel(error.message);
-    } else if (isCancellation(error) || (features.core2 && (timedOut || control.cancelReason !== null))) {
-      // A stop was asked for: an activity that then failed otherwise (its worker gone, so it timed out
-      // instead of acknowledging the cancel) does not turn the stop into a failure.
-      if (timedOut) record.timeOut(`the execution ran past its ${input.options.timeoutMs} ms deadline`);
-      else record.cancel(control.cancelReason ?? 'cancelled through Temporal');
-    } else {
-      const code = failureType(error);
-      log.error('execution failed unexpectedly', { error: describeFailure(error) });
-      record.fail({
-        code,
-        message: describeFailure(error),
-        stepId: null,
-        recoverable: features.core2 && retryCanSucceed(code, record.hasPlan),
-        ...(features.core2 ? { context: { stepId: null, errorCode: code } } : {}),
-      });
-    }
+    endWith(ctx, error, timedOut);
   }
+  return finish(ctx);
+}
+
+/** Publishes the final state and returns the snapshot, once every handler has returned. */
+async function finish({ record, control }: ExecutionContext): Promise<ExecutionSnapshot> {
   control.publishStatus();
   await condition(allHandlersFinished);
   return record.snapshot();
+}
+
+/** Turns what stopped the work (a failure, a cancellation, the deadline) into the final state. */
+function endWith({ record, control, input, features }: ExecutionContext, error: unknown, timedOut: boolean): void {
+  if (error instanceof InputExpired) {
+    record.timeOut(`no answer within ${input.options.inputTimeoutMs} ms`);
+  } else if (error instanceof StoppedByPerson) {
+    record.cancel(error.message);
+  } else if (isCancellation(error) || (features.core2 && (timedOut || control.cancelReason !== null))) {
+    // A stop was asked for: an activity that then failed otherwise (its worker gone, so it timed out
+    // instead of acknowledging the cancel) does not turn the stop into a failure.
+    if (timedOut) record.timeOut(`the execution ran past its ${input.options.timeoutMs} ms deadline`);
+    else record.cancel(control.cancelReason ?? 'cancelled through Temporal');
+  } else {
+    const code = failureType(error);
+    log.error('execution failed unexpectedly', { error: describeFailure(error) });
+    record.fail({
+      code,
+      message: describeFailure(error),
+      stepId: null,
+      recoverable: features.core2 && retryCanSucceed(code, record.hasPlan),
+      ...(features.core2 ? { context: { stepId: null, errorCode: code } } : {}),
+    });
+  }
+}
+
+/**
+ * Resolves the named task of a schedule's run into its input, checked like a run started by hand;
+ * false when the execution has ended instead (the task is gone or refuses the inputs, or a cancel).
+ */
+async function resolveScheduledRun(ctx: ExecutionContext, main: CancellationScope): Promise<boolean> {
+  const { input, record } = ctx;
+  const scheduled = input.scheduled as ScheduledRunRef;
+  try {
+    const resolved = await main.run(() => runs.resolveScheduledRun({ executionId: input.executionId, scheduled }));
+    if (!resolved.ok) {
+      const context = { stepId: null, errorCode: resolved.code };
+      record.fail({ code: resolved.code, message: resolved.message, stepId: null, recoverable: false, context });
+      return false;
+    }
+    Object.assign(input, resolved.input, { executionId: input.executionId });
+    ctx.sandbox = proxyActivities<Activities>(sandboxActivity(input.options.stepTimeoutMs));
+    const version = input.namedTask?.version ?? scheduled.version;
+    record.log('info', `schedule ${scheduled.scheduleId} runs task ${scheduled.slug} at version ${version}`);
+    return true;
+  } catch (error) {
+    endWith(ctx, error, false);
+    return false;
+  }
 }
 
 function registerHandlers(ctx: ExecutionContext, main: CancellationScope): void {

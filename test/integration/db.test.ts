@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type ServiceDatabase } from '../../src/db/database';
 import { hashSecret, KeyStore } from '../../src/db/keys';
+import { ScheduleStore } from '../../src/db/schedules';
 import { TaskStore } from '../../src/db/tasks';
 import { freePort } from '../../src/dev/temporal-dev-server';
 import { startPostgres, type LocalPostgres } from '../../src/dev/postgres';
@@ -127,5 +128,46 @@ describe.each([
     expect((await keys.list('acme')).find((k) => k.id === key.id)?.lastUsedAt).toBe(new Date(now).toISOString());
     now += 60_000;
     expect(await keys.findBySecret(secret)).toBeNull();
+  });
+
+  test('schedules are kept per tenant with their spec, pinned version or "latest", and inputs', async () => {
+    const schedules = new ScheduleStore(database.db, () => new Date(now));
+    const pinned = ScheduleStore.newId();
+    const latest = ScheduleStore.newId();
+    expect(pinned).toMatch(/^sched-[a-z0-9]{12}$/);
+    await schedules.create({
+      id: pinned,
+      tenant: 'acme',
+      slug: 'report',
+      version: 2,
+      inputs: { region: 'North', months: 3 },
+      spec: { cron: '0 9 * * 1', timezone: 'Europe/Paris' },
+      overlap: 'buffer_one',
+    });
+    await schedules.create({
+      id: latest,
+      tenant: 'acme',
+      slug: 'report',
+      version: 'latest',
+      inputs: {},
+      spec: { every: '1h', timezone: 'UTC' },
+      overlap: 'skip',
+    });
+    expect(await schedules.get('acme', pinned)).toEqual({
+      id: pinned,
+      tenant: 'acme',
+      slug: 'report',
+      version: 2,
+      inputs: { region: 'North', months: 3 },
+      spec: { cron: '0 9 * * 1', timezone: 'Europe/Paris' },
+      overlap: 'buffer_one',
+      createdAt: new Date(now).toISOString(),
+    });
+    expect((await schedules.list('acme', 'report')).map((schedule) => schedule.version).sort()).toEqual([2, 'latest']);
+    expect(await schedules.get('globex', pinned)).toBeNull();
+    expect(await schedules.list('globex', 'report')).toEqual([]);
+    expect(await schedules.delete('globex', pinned)).toBe(false);
+    expect(await schedules.delete('acme', pinned)).toBe(true);
+    expect(await schedules.get('acme', pinned)).toBeNull();
   });
 });

@@ -7,6 +7,7 @@ import { openDatabase } from '../../src/db/database';
 import { KeyStore } from '../../src/db/keys';
 import { HookStore } from '../../src/db/hooks';
 import { TaskStore } from '../../src/db/tasks';
+import { ScheduleStore } from '../../src/db/schedules';
 import type { Config } from '../../src/config';
 import { artifactStoreFromConfig } from '../../src/storage/artifact-store-from-config';
 
@@ -28,6 +29,7 @@ export async function startGateway(
     keys: new KeyStore(database.db),
     tasks: new TaskStore(database.db),
     hooks: new HookStore(database.db),
+    schedules: new ScheduleStore(database.db),
   });
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));

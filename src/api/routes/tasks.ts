@@ -2,17 +2,18 @@ import express, { type Request } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { TaskDefinition, TaskStore } from '../../db/tasks';
 import { fileNameProblem } from '../../domain/file-names';
-import { checkInputs, renderDescription, unknownPlaceholders } from '../../domain/task-parameters';
-import type { TriggeredBy } from '../../domain/status';
+import { unknownPlaceholders } from '../../domain/task-parameters';
 import type { Principal } from '../../domain/tenancy';
 import type { ArtifactRef } from '../../domain/types';
 import type { ArtifactStore } from '../../storage/artifact-store';
 import type { Config } from '../../config';
-import type { ExecutionService, IncomingFile } from '../execution-service';
+import type { ExecutionService } from '../execution-service';
+import type { ScheduleService } from '../schedule-service';
+import { taskFilesHome, taskRunSubmission, type TaskRunRequest } from '../../runs/task-run';
 import { HttpError, notFound, unprocessable } from '../http-error';
 import type { HttpMetrics } from '../metrics';
 import { principalOf, requireScope } from '../middleware/authenticate';
-import { createTaskSchema, optionsSchema, taskDefinitionSchema, taskRunSchema } from '../schemas';
+import { createTaskSchema, taskDefinitionSchema, taskRunSchema } from '../schemas';
 import { decodeFile, idempotencyKey } from '../submission';
 import { route } from './route';
 
@@ -22,16 +23,15 @@ export interface TaskRoutesDeps {
   executions: ExecutionService;
   metrics: HttpMetrics;
   config: Config;
+  /** A deleted task's schedules are deleted with it. */
+  schedules: ScheduleService;
 }
-
-/** Where a task's default files live in the artifact store. */
-const filesHome = (tenant: string, slug: string) => `task-${tenant}.${slug}`;
 
 /**
  * /tasks: named tasks of the caller's tenant, each save a new version; `POST /tasks/:slug/runs`
  * starts an execution of one, its parameters checked and put into the task text.
  */
-export function taskRoutes({ tasks, store, executions, metrics, config }: TaskRoutesDeps): express.Router {
+export function taskRoutes({ tasks, store, executions, metrics, config, schedules }: TaskRoutesDeps): express.Router {
   const router = express.Router();
   const tenantOf = (principal: Principal) => principal.tenant;
   const runDeps = { tasks, store, executions, metrics };
@@ -65,7 +65,7 @@ export function taskRoutes({ tasks, store, executions, metrics, config }: TaskRo
         throw new HttpError(413, 'FILE_TOO_LARGE', `The file ${file.name} is larger than the limit.`);
       }
       names.add(file.name);
-      files.push(await store.put(filesHome(tenantOf(principal), slug), scope, file.name, file.data));
+      files.push(await store.put(taskFilesHome(tenantOf(principal), slug), scope, file.name, file.data));
     }
     return {
       title: body.title,
@@ -147,7 +147,10 @@ export function taskRoutes({ tasks, store, executions, metrics, config }: TaskRo
     requireScope('run'),
     route(async (req, res) => {
       const slug = String(req.params.slug);
-      if (!(await tasks.delete(tenantOf(principalOf(res)), slug))) throw notFound(`No task "${slug}".`);
+      const tenant = tenantOf(principalOf(res));
+      if ((await tasks.get(tenant, slug)) === null) throw notFound(`No task "${slug}".`);
+      await schedules.deleteAllOf(tenant, slug);
+      if (!(await tasks.delete(tenant, slug))) throw notFound(`No task "${slug}".`);
       res.status(204).end();
     }),
   );
@@ -169,20 +172,9 @@ export function taskRoutes({ tasks, store, executions, metrics, config }: TaskRo
   return router;
 }
 
-/** What a run of a named task asks for, from a caller or an inbound hook. */
-export interface TaskRunRequest {
-  inputs: Record<string, unknown>;
-  files: IncomingFile[];
-  options?: Record<string, unknown>;
-  version?: number;
-  triggeredBy: TriggeredBy;
-  idempotencyKey: string | null;
-}
-
 /**
- * Starts a run of a named task for `principal`: its inputs checked against the parameters (422
- * INVALID_INPUTS per field), put into the task text, with the task's files (a run's file of the
- * same name replacing one) and its options under the run's.
+ * Starts a run of a named task for `principal` (see `taskRunSubmission` for what is checked) and
+ * answers what the caller gets back.
  */
 export async function startTaskRun(
   { tasks, store, executions, metrics }: Pick<TaskRoutesDeps, 'tasks' | 'store' | 'executions' | 'metrics'>,
@@ -190,39 +182,13 @@ export async function startTaskRun(
   slug: string,
   request: TaskRunRequest,
 ) {
-  const task = await tasks.get(principal.tenant, slug, request.version);
-  if (task === null) {
-    throw notFound(`No task "${slug}"${request.version === undefined ? '' : ` at version ${request.version}`}.`);
-  }
-  const checked = checkInputs(task.parameters, request.inputs);
-  if (!checked.ok) {
-    throw new HttpError(
-      422,
-      'INVALID_INPUTS',
-      checked.problems.map((problem) => `${problem.path} ${problem.message}`).join('; '),
-      { issues: checked.problems },
-    );
-  }
-  const defaults: IncomingFile[] = [];
-  for (const file of task.files) {
-    if (request.files.some((given) => given.name === file.name)) continue;
-    defaults.push({ name: file.name, data: await store.read(filesHome(task.tenant, slug), file.key) });
-  }
-  const started = await executions.for(principal).submit({
-    task: renderDescription(task.description, checked.values),
-    code: task.code,
-    plan: task.plan ?? undefined,
-    files: [...defaults, ...request.files],
-    options: optionsSchema.parse({ ...(task.options ?? {}), ...(request.options ?? {}) }),
-    triggeredBy: request.triggeredBy,
-    idempotencyKey: request.idempotencyKey,
-    namedTask: { slug, version: task.version },
-  });
+  const submission = await taskRunSubmission({ tasks, store }, principal.tenant, slug, request);
+  const started = await executions.for(principal).submit(submission);
   if (started.created) metrics.executionsSubmitted++;
   return {
     id: started.id,
     status: started.status,
-    task: { slug, version: task.version },
+    task: submission.namedTask,
     links: { self: `/api/executions/${started.id}`, events: `/api/executions/${started.id}/events` },
   };
 }
