@@ -13,20 +13,9 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config';
 import { RefusalType } from '../domain/errors';
 import { canSee, DEFAULT_TENANT, TENANT_ID, type Principal } from '../domain/tenancy';
-import { fileNameProblem } from '../domain/file-names';
 import { dependentsOf } from '../domain/plan-graph';
-import { parsePlan } from '../domain/plan-schema';
-import { pricesFor } from '../domain/pricing';
 import { isExecutionStatus, isTerminal, type ExecutionStatus, type TaskKind, type TriggeredBy } from '../domain/status';
-import type {
-  ArtifactRef,
-  Checkpoint,
-  ExecutionInput,
-  ExecutionOptions,
-  ExecutionSnapshot,
-  NamedTaskRef,
-  Plan,
-} from '../domain/types';
+import type { ArtifactRef, Checkpoint, ExecutionInput, ExecutionSnapshot } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
 import {
   WORKFLOW_TYPE,
