@@ -18,7 +18,8 @@ import * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -497,6 +498,19 @@ const RECORDINGS: Recording[] = [
     check: (snapshot) =>
       snapshot.error?.code === 'TASK_UNAVAILABLE' ? null : `error ${snapshot.error?.code}, expected TASK_UNAVAILABLE`,
   },
+  {
+    name: 'notified',
+    expected: 'succeeded',
+    drive: async ({ submit }) => {
+      // A receiver for the execution's events; the deliveries themselves are other workflows.
+      const receiver = createServer((_req, res) => res.writeHead(200).end('ok'));
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      receiver.unref();
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
+      return submit('notified', { code: "print('hello')", options: { notify: { url } } });
+    },
+    check: expectAttempts('succeeded'),
+  },
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),
@@ -628,6 +642,7 @@ async function main(): Promise<void> {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: 'fake-key',
       LLM_MODEL: 'fake-model',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
     });
     nativeConnection = await NativeConnection.connect({ address: server.address });
     // Bundled from src/workflows at start: the histories are written by the code as it is now.

@@ -3,6 +3,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { CodeValidator } from './activities/code-validator';
 import { loadConfig, type Config } from './config';
 import { openDatabase, type ServiceDatabase } from './db/database';
+import { SubscriptionStore } from './db/subscriptions';
 import { TaskStore } from './db/tasks';
 import { createOpenAiClient, type LlmClient } from './llm/llm-client';
 import { createSandboxes } from './sandbox/registry';
@@ -37,13 +38,15 @@ export async function createExecutionWorker(
   const database = options.database ?? (await openDatabase(config.database));
   const sandboxes = await createSandboxes(config, { warn: (message) => console.warn(`worker: ${message}`) });
   const store = artifactStoreFromConfig(config);
+  const subscriptions = new SubscriptionStore(database.db);
   const deps: ActivityDeps = {
     llm: options.llm === undefined ? llmFromConfig(config) : options.llm,
     sandboxes,
     store,
     validator: new CodeValidator(config.sandbox.pythonPath),
     workRoot,
-    runs: { tasks: new TaskStore(database.db), store, config },
+    runs: { tasks: new TaskStore(database.db), store, config, subscriptions },
+    deliveries: { subscriptions, allowPrivate: config.webhooks.allowPrivate },
   };
   const worker = await Worker.create({
     connection: options.connection,

@@ -31,6 +31,7 @@ import {
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
 import type { LiveOutput } from '../workflows/messages';
 import type { CodeValidator, ValidationReport } from './code-validator';
+import { createDeliveryActivities, type DeliveryDeps } from './deliveries';
 import { createTaskRunActivities, type TaskRunDeps } from './task-runs';
 
 /** What the activities need from the world; tests hand in real fakes. */
@@ -44,6 +45,8 @@ export interface ActivityDeps {
   workRoot: string;
   /** The service's database and settings, for runs that resolve a named task (schedules). */
   runs: TaskRunDeps;
+  /** Subscriptions and how to reach their receivers, for outgoing webhooks. */
+  deliveries: DeliveryDeps;
 }
 
 /** Text kept in history per attempt; the rest is cut with a marker. */
@@ -129,6 +132,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createTaskRunActivities(deps.runs),
+    ...createDeliveryActivities(deps.deliveries),
     /** Turns the task into a plan of steps. */
     async plan(input: PlanInput): Promise<{ plan: Plan; usage: TokenUsage }> {
       const prompt = planPrompt(input.task, await previews(input.executionId, input.files));

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import type { SubscriptionStore } from '../db/subscriptions';
 import type { TaskStore } from '../db/tasks';
 import { ErrorType } from '../domain/errors';
 import type { ArtifactRef, ExecutionInput, ScheduledRunRef } from '../domain/types';
@@ -11,6 +12,7 @@ export interface TaskRunDeps {
   tasks: TaskStore;
   store: ArtifactStore;
   config: Config;
+  subscriptions: SubscriptionStore;
 }
 
 /** A scheduled run, resolved: its input as a run started by hand would have it, or why it cannot run. */
@@ -40,7 +42,8 @@ export function createTaskRunActivities(deps: TaskRunDeps) {
         const files: ArtifactRef[] = [];
         for (const file of submission.files)
           files.push(await deps.store.put(executionId, 'inputs', file.name, file.data));
-        return { ok: true, input: { ...checked, files, tenant: scheduled.tenant } };
+        const notify = (await deps.subscriptions.any(scheduled.tenant)) ? { notify: { subscriptionId: null } } : {};
+        return { ok: true, input: { ...checked, files, tenant: scheduled.tenant, ...notify } };
       } catch (error) {
         if (error instanceof HttpError && error.status < 500) {
           return {

@@ -10,6 +10,8 @@ import { HttpMetrics } from './metrics';
 import type { KeyStore } from '../db/keys';
 import type { HookStore } from '../db/hooks';
 import type { ScheduleStore } from '../db/schedules';
+import type { SubscriptionStore } from '../db/subscriptions';
+import { subscriptionRoutes } from './routes/subscriptions';
 import type { TaskStore } from '../db/tasks';
 import { ScheduleService } from './schedule-service';
 import { scheduleRoutes } from './routes/schedules';
@@ -39,6 +41,8 @@ export interface AppDeps {
   hooks: HookStore;
   /** Whose each schedule is (the schedules themselves are Temporal's). */
   schedules: ScheduleStore;
+  /** Subscriptions to execution events, and their delivery log. */
+  subscriptions: SubscriptionStore;
 }
 
 /**
@@ -47,7 +51,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): express.Express {
   const { client, config, logger } = deps;
-  const executions = new ExecutionService(client, deps.store, config);
+  const executions = new ExecutionService(client, deps.store, config, deps.subscriptions);
   const resolver = new KeyResolver({ legacyKeys: config.apiKeys, adminKey: config.adminApiKey, store: deps.keys });
   const metrics = new HttpMetrics();
   const multipart = multipartBody({ maxFileBytes: config.maxUploadBytes });
@@ -79,6 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(keyRoutes({ keys: deps.keys, resolver }));
   api.use(taskRoutes({ tasks: deps.tasks, store: deps.store, executions, metrics, config, schedules }));
   api.use(scheduleRoutes({ schedules }));
+  api.use(subscriptionRoutes({ subscriptions: deps.subscriptions, config }));
   api.use(hookAdminRoutes(hookDeps));
   app.use('/api', api);
 

@@ -35,6 +35,8 @@ import {
 import { HttpError, invalidTransition, notFound, unprocessable } from './http-error';
 import { OPEN_PRINCIPAL } from './key-resolver';
 import { executionInputFrom, type Submission } from '../runs/execution-input';
+import { newSubscriptionSecret, type SubscriptionStore } from '../db/subscriptions';
+import { receiverProblem } from '../webhooks/addresses';
 
 export type { IncomingFile, Submission } from '../runs/execution-input';
 
@@ -81,17 +83,25 @@ export class ExecutionService {
     private readonly client: Client,
     private readonly store: ArtifactStore,
     private readonly config: Config,
+    /** Subscriptions to execution events: an execution is notified when its tenant has some. */
+    private readonly subscriptions: SubscriptionStore | null = null,
     /** Who is asking: what they start is theirs, and another tenant's executions are not found. */
     private readonly principal: Principal = OPEN_PRINCIPAL,
   ) {}
 
   /** The same service acting for `principal`. */
   for(principal: Principal): ExecutionService {
-    return new ExecutionService(this.client, this.store, this.config, principal);
+    return new ExecutionService(this.client, this.store, this.config, this.subscriptions, principal);
   }
 
   /** Validates and starts an execution; with an idempotency key, a repeat returns the first one. */
-  async submit(submission: Submission): Promise<{ id: string; status: ExecutionStatus; created: boolean }> {
+  async submit(submission: Submission): Promise<{
+    id: string;
+    status: ExecutionStatus;
+    created: boolean;
+    /** The execution's own subscription (`options.notify`), with its secret when the service made it. */
+    notify?: { subscriptionId: string; secret?: string };
+  }> {
     const tenant = this.principal.tenant;
     const id = submission.idempotencyKey ? idFromKey(submission.idempotencyKey, tenant) : `exec-${randomUUID()}`;
     const input = executionInputFrom(this.config, submission, id);
@@ -99,9 +109,15 @@ export class ExecutionService {
       const existing = await this.describeOrNull(id);
       if (existing) return { id, status: statusOf(existing), created: false };
     }
+    const own = submission.options.notify;
+    if (own !== undefined) {
+      const problem = receiverProblem(own.url, this.config.webhooks.allowPrivate);
+      if (problem !== null) throw unprocessable('INVALID_RECEIVER', `options.notify.url ${problem}.`);
+    }
     const files: ArtifactRef[] = [];
     for (const file of submission.files) files.push(await this.store.put(id, 'inputs', file.name, file.data));
-    const execution: ExecutionInput = { ...input, files, tenant };
+    const notify = await this.subscribe(own, id);
+    const execution: ExecutionInput = { ...input, files, tenant, ...(notify.input ? { notify: notify.input } : {}) };
     try {
       await this.startWorkflow(execution);
     } catch (error) {
@@ -111,7 +127,27 @@ export class ExecutionService {
       }
       throw error;
     }
-    return { id, status: 'queued', created: true };
+    return { id, status: 'queued', created: true, ...(notify.answer ? { notify: notify.answer } : {}) };
+  }
+
+  /** The execution's own subscription, when it asks for one, and whether its events are sent at all. */
+  private async subscribe(own: Submission['options']['notify'], id: string) {
+    if (this.subscriptions === null) return {};
+    const tenant = this.principal.tenant;
+    let answer: { subscriptionId: string; secret?: string } | undefined;
+    if (own !== undefined) {
+      const secret = own.secret ?? newSubscriptionSecret();
+      const made = await this.subscriptions.create({
+        tenant,
+        url: own.url,
+        events: own.events,
+        secret,
+        executionId: id,
+      });
+      answer = { subscriptionId: made.id, ...(own.secret === undefined ? { secret } : {}) };
+    }
+    const notified = answer !== undefined || (await this.subscriptions.any(tenant));
+    return { answer, input: notified ? { subscriptionId: answer?.subscriptionId ?? null } : undefined };
   }
 
   private async startWorkflow(execution: ExecutionInput): Promise<void> {
@@ -227,6 +263,8 @@ export class ExecutionService {
       tenant: parent.tenant,
       ...(code === undefined ? {} : { stepCode: { [fromStep]: code } }),
     };
+    const notify = await this.subscribe(undefined, id);
+    if (notify.input) input.notify = notify.input;
     await this.startWorkflow(input);
     return { id };
   }

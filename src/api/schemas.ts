@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OVERLAP_POLICIES } from '../db/schedules';
+import { SUBSCRIPTION_EVENTS } from '../db/subscriptions';
 import { recoveryPolicySchema } from '../domain/plan-schema';
 import { SANDBOX_KINDS } from '../domain/sandbox-kinds';
 import { TRIGGERS } from '../domain/status';
@@ -14,6 +15,20 @@ export const fileSchema = z.object({
   name: z.string(),
   content: z.string(),
 });
+
+/** Where events go: `options.notify` of one execution, and POST /api/subscriptions. */
+const notifySchema = z
+  .object({
+    url: z.string().trim().min(1).max(2000),
+    events: z
+      .array(z.enum(SUBSCRIPTION_EVENTS))
+      .min(1)
+      .default([...SUBSCRIPTION_EVENTS]),
+    secret: z.string().min(16).max(200).optional(),
+  })
+  .strict();
+
+export const createSubscriptionSchema = notifySchema;
 
 export const optionsSchema = z
   .object({
@@ -43,6 +58,8 @@ export const optionsSchema = z
       .min(1000)
       .max(30 * 24 * 3600 * 1000)
       .default(24 * 3600 * 1000),
+    /** A webhook of this execution's own: its events go to `url`, signed with `secret` (made when absent). */
+    notify: notifySchema.optional(),
   })
   .strict();
 

@@ -86,6 +86,41 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('schedules_task').on('schedules').columns(['tenant_id', 'slug']).execute();
     },
   },
+  '005-subscriptions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('subscriptions')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('tenant_id', 'text', (column) => column.notNull().references('tenants.id'))
+        .addColumn('url', 'text', (column) => column.notNull())
+        .addColumn('events', 'text', (column) => column.notNull())
+        .addColumn('secret', 'text', (column) => column.notNull())
+        .addColumn('execution_id', 'text')
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addColumn('deleted_at', 'text')
+        .execute();
+      await db.schema.createIndex('subscriptions_tenant').on('subscriptions').column('tenant_id').execute();
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('subscription_id', 'text', (column) => column.notNull())
+        .addColumn('delivery_id', 'text', (column) => column.notNull())
+        .addColumn('event', 'text', (column) => column.notNull())
+        .addColumn('execution_id', 'text', (column) => column.notNull())
+        .addColumn('attempt', 'integer', (column) => column.notNull())
+        .addColumn('outcome', 'text', (column) => column.notNull())
+        .addColumn('response_status', 'integer')
+        .addColumn('error', 'text')
+        .addColumn('duration_ms', 'integer', (column) => column.notNull())
+        .addColumn('at', 'text', (column) => column.notNull())
+        .execute();
+      await db.schema
+        .createIndex('deliveries_subscription')
+        .on('deliveries')
+        .columns(['subscription_id', 'at'])
+        .execute();
+    },
+  },
 };
 
 /** The migrations as Kysely's migrator wants them. */

@@ -9,6 +9,42 @@ export interface Database {
   hooks: HooksTable;
   hook_signatures: HookSignaturesTable;
   schedules: SchedulesTable;
+  subscriptions: SubscriptionsTable;
+  deliveries: DeliveriesTable;
+}
+
+/**
+ * Where a tenant's execution events are sent: every execution of the tenant, or one execution's
+ * (`options.notify`). The secret is kept as it is: it signs each delivery.
+ */
+export interface SubscriptionsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  /** Comma-separated: status, awaiting_input, completed. */
+  events: string;
+  secret: string;
+  /** Set for the subscription of one execution's `options.notify`. */
+  execution_id: string | null;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+/** One attempt to deliver an event to a subscription, and its answer. */
+export interface DeliveriesTable {
+  id: string;
+  subscription_id: string;
+  /** The same on every attempt of one event to one subscription: receivers de-duplicate by it. */
+  delivery_id: string;
+  event: string;
+  execution_id: string;
+  attempt: number;
+  /** delivered or failed. */
+  outcome: string;
+  response_status: number | null;
+  error: string | null;
+  duration_ms: number;
+  at: string;
 }
 
 /**

@@ -90,6 +90,22 @@ export interface ExecutionInput {
    * the rest of this input until then is what the task looked like when the schedule was made.
    */
   scheduled?: ScheduledRunRef;
+  /**
+   * Set when the execution's events are sent to subscribers: its tenant had subscriptions when it
+   * was submitted, or it has one of its own (`options.notify`).
+   */
+  notify?: { subscriptionId: string | null };
+}
+
+/** An event of an execution, as it is sent to the tenant's subscriptions. */
+export interface ExecutionNotification {
+  /** Unique per execution and event: `<executionId>:<n>`. */
+  id: string;
+  type: 'status' | 'awaiting_input' | 'completed';
+  executionId: string;
+  tenant: string;
+  occurredAt: string;
+  data: Record<string, unknown>;
 }
 
 /** Who wrote an attempt's code: the caller's request, the model, or a person answering a question. */

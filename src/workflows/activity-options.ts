@@ -27,6 +27,21 @@ export const RESOLVE_ACTIVITY: ActivityOptions = {
 };
 
 /**
+ * One webhook delivery: retried with backoff for about two hours (15 attempts, at most 10 minutes
+ * apart); every attempt is in the subscription's delivery log.
+ */
+export const DELIVERY_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    maximumAttempts: 15,
+    nonRetryableErrorTypes: ['PRIVATE_ADDRESS'],
+  },
+};
+
+/**
  * Sandbox runs heartbeat, so a lost worker is noticed within the heartbeat timeout and the run
  * retried elsewhere; on cancellation the workflow waits until the sandbox is really gone.
  */

@@ -2,6 +2,7 @@ import type { Activities } from '../activities';
 import type { ExecutionRecord } from '../domain/execution-record';
 import type { ExecutionInput } from '../domain/types';
 import type { Control } from './control';
+import type { Notifier } from './notifier';
 
 /**
  * What changed in the workflow's behaviour since executions first ran, as the `patched()` markers
@@ -21,6 +22,7 @@ export interface ExecutionContext {
   input: ExecutionInput;
   record: ExecutionRecord;
   control: Control;
+  notifier: Notifier;
   features: Features;
   llm: Pick<Activities, 'plan' | 'generateCode' | 'analyze'>;
   checks: Pick<Activities, 'validateCode'>;

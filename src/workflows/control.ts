@@ -22,6 +22,8 @@ export interface Refusal {
  */
 export class Control {
   cancelReason: string | null = null;
+  /** Told after every published state change (the execution's subscribers are notified from it). */
+  onPublish: (() => void) | null = null;
   private question: Awaiting | null = null;
   private answer: Answer | null = null;
   private answeredBy: string | null = null;
@@ -47,6 +49,7 @@ export class Control {
 
   publishStatus(): void {
     upsertSearchAttributes([{ key: executionStatusKey, value: this.record.current }]);
+    this.onPublish?.();
   }
 
   /** Why `event` is not allowed now, or null when it is. */

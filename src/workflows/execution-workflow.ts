@@ -19,6 +19,7 @@ import { CHECK_ACTIVITY, LLM_ACTIVITY, RESOLVE_ACTIVITY, sandboxActivity } from 
 import type { ExecutionContext, Features } from './context';
 import { Control, type Refusal } from './control';
 import { Execution } from './execution';
+import { Notifier } from './notifier';
 import { InputExpired, StoppedByPerson, describeFailure, failureType } from './failures';
 import {
   cancelSignal,
@@ -54,10 +55,13 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
   const record = new ExecutionRecord(input, () => new Date());
   const control = new Control(record, input, features.core2);
   const main = new CancellationScope();
+  const notifier = new Notifier(input, record);
+  control.onPublish = () => notifier.changed();
   const ctx: ExecutionContext = {
     input,
     record,
     control,
+    notifier,
     features,
     llm,
     checks,
@@ -89,8 +93,9 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
 }
 
 /** Publishes the final state and returns the snapshot, once every handler has returned. */
-async function finish({ record, control }: ExecutionContext): Promise<ExecutionSnapshot> {
+async function finish({ record, control, notifier }: ExecutionContext): Promise<ExecutionSnapshot> {
   control.publishStatus();
+  await notifier.started();
   await condition(allHandlersFinished);
   return record.snapshot();
 }

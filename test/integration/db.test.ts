@@ -8,6 +8,7 @@ import path from 'node:path';
 import { openDatabase, type ServiceDatabase } from '../../src/db/database';
 import { hashSecret, KeyStore } from '../../src/db/keys';
 import { ScheduleStore } from '../../src/db/schedules';
+import { SubscriptionStore } from '../../src/db/subscriptions';
 import { TaskStore } from '../../src/db/tasks';
 import { freePort } from '../../src/dev/temporal-dev-server';
 import { startPostgres, type LocalPostgres } from '../../src/dev/postgres';
@@ -169,5 +170,62 @@ describe.each([
     expect(await schedules.delete('globex', pinned)).toBe(false);
     expect(await schedules.delete('acme', pinned)).toBe(true);
     expect(await schedules.get('acme', pinned)).toBeNull();
+  });
+
+  test("subscriptions: a tenant's and one execution's receive its events; deliveries are logged", async () => {
+    const subscriptions = new SubscriptionStore(database.db, () => new Date(now));
+    const all = await subscriptions.create({
+      tenant: 'acme',
+      url: 'https://a.example/in',
+      events: ['completed'],
+      secret: 's1',
+    });
+    const own = await subscriptions.create({
+      tenant: 'acme',
+      url: 'https://b.example/in',
+      events: ['status', 'completed'],
+      secret: 's2',
+      executionId: 'exec-1',
+    });
+    expect(await subscriptions.any('acme')).toBe(true);
+    expect(await subscriptions.any('globex')).toBe(false);
+    expect((await subscriptions.list('acme')).map((subscription) => subscription.id)).toEqual([all.id]);
+    expect((await subscriptions.recipients('acme', 'exec-1', 'completed')).sort()).toEqual([all.id, own.id].sort());
+    expect(await subscriptions.recipients('acme', 'exec-1', 'status')).toEqual([own.id]);
+    expect(await subscriptions.recipients('acme', 'exec-2', 'status')).toEqual([]);
+    expect(await subscriptions.recipients('globex', 'exec-1', 'completed')).toEqual([]);
+    expect((await subscriptions.forDelivery(own.id))?.secret).toBe('s2');
+
+    await subscriptions.recordAttempt(all.id, {
+      deliveryId: 'dlv_1',
+      event: 'completed',
+      executionId: 'exec-1',
+      attempt: 1,
+      outcome: 'failed',
+      responseStatus: 503,
+      error: 'the receiver answered 503',
+      durationMs: 12,
+    });
+    now += 1000;
+    await subscriptions.recordAttempt(all.id, {
+      deliveryId: 'dlv_1',
+      event: 'completed',
+      executionId: 'exec-1',
+      attempt: 2,
+      outcome: 'delivered',
+      responseStatus: 200,
+      error: null,
+      durationMs: 8,
+    });
+    expect((await subscriptions.deliveries(all.id)).map((entry) => [entry.attempt, entry.outcome])).toEqual([
+      [2, 'delivered'],
+      [1, 'failed'],
+    ]);
+
+    expect(await subscriptions.delete('globex', all.id)).toBe(false);
+    expect(await subscriptions.delete('acme', all.id)).toBe(true);
+    expect(await subscriptions.delete('acme', all.id)).toBe(false);
+    expect(await subscriptions.forDelivery(all.id)).toBeNull();
+    expect(await subscriptions.recipients('acme', 'exec-1', 'completed')).toEqual([own.id]);
   });
 });

@@ -53,6 +53,19 @@ const CLOSING_EVENTS = new Set([
 describe('recorded histories replay on the current workflow code', () => {
   const histories = new Map<string, History>();
   const results = new Map<string, ReplayResult>();
+  const fileOf = new Map<string, string>();
+
+  /**
+   * The id the workflow had when it was recorded, where its commands name it (the delivery workflows
+   * of its events are named after it); else the file's name, which is unique.
+   */
+  const workflowIdOf = (file: string, history: History): string => {
+    const child = history.events?.find((event) => event.startChildWorkflowExecutionInitiatedEventAttributes)
+      ?.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+    const id = child ? (/^notify-(.+)-\d+$/.exec(child)?.[1] ?? file) : file;
+    fileOf.set(id, file);
+    return id;
+  };
 
   beforeAll(async () => {
     if (files.length === 0) return;
@@ -69,9 +82,9 @@ describe('recorded histories replay on the current workflow code', () => {
     // One replay worker for all files; it shuts itself down when the iteration ends.
     const replays = Worker.runReplayHistories(
       options,
-      files.map((file) => ({ workflowId: file, history: histories.get(file) })),
+      files.map((file) => ({ workflowId: workflowIdOf(file, histories.get(file)!), history: histories.get(file) })),
     );
-    for await (const result of replays) results.set(result.workflowId, result);
+    for await (const result of replays) results.set(fileOf.get(result.workflowId) ?? result.workflowId, result);
   });
 
   test('there are histories to replay', () => {

@@ -39,7 +39,12 @@ export function executionRoutes({ executions, metrics, config, multipart }: Exec
       const service = executions.for(principalOf(res));
       const started = await service.submit(readSubmission(req, 'execution'));
       if (started.created) metrics.executionsSubmitted++;
-      res.status(202).json({ id: started.id, status: started.status, links: links(started.id) });
+      res.status(202).json({
+        id: started.id,
+        status: started.status,
+        ...(started.notify ? { notify: started.notify } : {}),
+        links: links(started.id),
+      });
     }),
   );
 
