@@ -23,12 +23,21 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config';
+import { optionsSchema } from '../src/api/schemas';
+import { loadConfig, type Config } from '../src/config';
+import { executionInputFrom } from '../src/runs/execution-input';
 import { freePort, startDevServer, type DevServer } from '../src/dev/temporal-dev-server';
 import type { ExecutionStatus } from '../src/domain/status';
 import type { ExecutionSnapshot } from '../src/domain/types';
 import { createExecutionWorker } from '../src/worker';
-import { cancelSignal, inputUpdate, pauseUpdate, resumeUpdate, snapshotQuery } from '../src/workflows/messages';
+import {
+  WORKFLOW_TYPE,
+  cancelSignal,
+  inputUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  snapshotQuery,
+} from '../src/workflows/messages';
 import { SALES_CSV } from '../test/support/data';
 import { startGateway } from '../test/support/gateway';
 import { answer, FakeModel, type Reply } from '../test/support/fake-model';
@@ -57,6 +66,7 @@ interface Context {
   api(method: string, route: string, body: unknown, status: number): Promise<Record<string, unknown>>;
   /** A tag unique to this recording session, for slugs and ids. */
   tag: string;
+  config: Config;
 }
 
 interface Recording {
@@ -511,10 +521,33 @@ const RECORDINGS: Recording[] = [
     },
     check: expectAttempts('succeeded'),
   },
+  {
+    name: 'slotted',
+    expected: 'succeeded',
+    drive: async ({ client, config, tag }) => {
+      // Started directly, as a gateway with TENANT_MAX_RUNNING would: the run waits for a slot first.
+      const id = `exec-slotted-${tag}`;
+      const limited = { ...config, maxRunningPerTenant: 5 };
+      const submission = { ...emptySubmission, code: "print('hello')", options: optionsSchema.parse({}) };
+      const input = { ...executionInputFrom(limited, submission, id), files: [], tenant: 'default' };
+      await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: id, args: [input] });
+      return id;
+    },
+    check: expectAttempts('succeeded'),
+  },
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),
 ];
+
+const emptySubmission = {
+  task: null,
+  code: null,
+  plan: undefined,
+  files: [],
+  triggeredBy: 'api' as const,
+  idempotencyKey: null,
+};
 
 const tickTask = {
   title: 'Tick',
@@ -695,6 +728,7 @@ async function main(): Promise<void> {
         return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
       },
       tag: runTag,
+      config,
     };
 
     for (const recording of recordings) {

@@ -30,6 +30,7 @@ const schema = z.object({
   API_KEYS: optionalString,
   ADMIN_API_KEY: optionalString,
   DATABASE_URL: optionalString,
+  TENANT_MAX_RUNNING: z.coerce.number().int().min(0).max(100_000).default(0),
   WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   PYTHON_PATH: z.string().default('/usr/bin/python3'),
@@ -74,6 +75,8 @@ export interface Config {
   adminApiKey: string | undefined;
   /** Requests one API key may make per minute, per gateway process. */
   rateLimitPerMinute: number;
+  /** Executions of one tenant that may run at once (0: no limit); the rest wait in `queued`. */
+  maxRunningPerTenant: number;
   database: { url: string | null; sqliteFile: string };
   /** Whether subscriptions may send to loopback and private addresses (tests, closed networks). */
   webhooks: { allowPrivate: boolean };
@@ -147,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys,
     adminApiKey: e.ADMIN_API_KEY,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    maxRunningPerTenant: e.TENANT_MAX_RUNNING,
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true' },
     database: { url: e.DATABASE_URL ?? null, sqliteFile: path.join(path.resolve(e.DATA_DIR), 'service.db') },
     worker: {

@@ -32,6 +32,7 @@ import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-s
 import type { LiveOutput } from '../workflows/messages';
 import type { CodeValidator, ValidationReport } from './code-validator';
 import { createDeliveryActivities, type DeliveryDeps } from './deliveries';
+import { createSlotActivities } from './slots';
 import { createTaskRunActivities, type TaskRunDeps } from './task-runs';
 
 /** What the activities need from the world; tests hand in real fakes. */
@@ -133,6 +134,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createTaskRunActivities(deps.runs),
     ...createDeliveryActivities(deps.deliveries),
+    ...createSlotActivities(),
     /** Turns the task into a plan of steps. */
     async plan(input: PlanInput): Promise<{ plan: Plan; usage: TokenUsage }> {
       const prompt = planPrompt(input.task, await previews(input.executionId, input.files));

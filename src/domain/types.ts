@@ -95,6 +95,8 @@ export interface ExecutionInput {
    * was submitted, or it has one of its own (`options.notify`).
    */
   notify?: { subscriptionId: string | null };
+  /** Set when the tenant's running executions are limited: the execution waits for a slot first. */
+  slots?: { limit: number };
 }
 
 /** An event of an execution, as it is sent to the tenant's subscriptions. */

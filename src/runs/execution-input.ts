@@ -120,5 +120,6 @@ export function executionInputFrom(config: Config, submission: Submission, id: s
     createdAt: new Date().toISOString(),
     ...(submission.namedTask ? { namedTask: submission.namedTask } : {}),
     ...(submission.scheduled ? { scheduled: submission.scheduled } : {}),
+    ...(config.maxRunningPerTenant > 0 ? { slots: { limit: config.maxRunningPerTenant } } : {}),
   };
 }

@@ -27,4 +27,6 @@ export interface ExecutionContext {
   llm: Pick<Activities, 'plan' | 'generateCode' | 'analyze'>;
   checks: Pick<Activities, 'validateCode'>;
   sandbox: Pick<Activities, 'executeCode'>;
+  /** Set once the execution asked its tenant's slots workflow for a slot: it gives it back at the end. */
+  slotRequested?: boolean;
 }

@@ -2,6 +2,7 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -20,6 +21,8 @@ import type { ExecutionContext, Features } from './context';
 import { Control, type Refusal } from './control';
 import { Execution } from './execution';
 import { Notifier } from './notifier';
+import { releaseSlotSignal, slotGrantedSignal, slotQueuedSignal, slotsWorkflowId } from './slot-messages';
+import { DEFAULT_TENANT } from '../domain/tenancy';
 import { InputExpired, StoppedByPerson, describeFailure, failureType } from './failures';
 import {
   cancelSignal,
@@ -71,6 +74,8 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
 
   // A schedule's run knows only its task's reference: it resolves the task before it starts.
   if (input.scheduled !== undefined && !(await resolveScheduledRun(ctx, main))) return finish(ctx);
+  // With a limit on the tenant's running executions, it waits in `queued` for a slot.
+  if (input.slots !== undefined && patched('tenant-slots') && !(await takeSlot(ctx, main))) return finish(ctx);
 
   control.transition('start', 'a worker took the execution');
   let timedOut = false;
@@ -93,8 +98,15 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
 }
 
 /** Publishes the final state and returns the snapshot, once every handler has returned. */
-async function finish({ record, control, notifier }: ExecutionContext): Promise<ExecutionSnapshot> {
+async function finish({
+  record,
+  control,
+  notifier,
+  input,
+  slotRequested,
+}: ExecutionContext): Promise<ExecutionSnapshot> {
   control.publishStatus();
+  if (slotRequested === true) await giveBackSlot(input);
   await notifier.started();
   await condition(allHandlersFinished);
   return record.snapshot();
@@ -122,6 +134,48 @@ function endWith({ record, control, input, features }: ExecutionContext, error: 
       ...(features.core2 ? { context: { stepId: null, errorCode: code } } : {}),
     });
   }
+}
+
+/**
+ * Waits in `queued` until the tenant's slots workflow grants a slot; false when the execution ended
+ * meanwhile (cancelled while it waited).
+ */
+async function takeSlot(ctx: ExecutionContext, main: CancellationScope): Promise<boolean> {
+  const { input, record } = ctx;
+  const tenant = input.tenant ?? DEFAULT_TENANT;
+  let granted = false;
+  let waited = false;
+  setHandler(slotGrantedSignal, () => {
+    granted = true;
+  });
+  setHandler(slotQueuedSignal, ({ position, running, limit }) => {
+    if (granted) return;
+    waited = true;
+    const description = `waiting for a running slot: ${running} of ${limit} in use for tenant ${tenant}, place ${position}`;
+    record.addEvent('wait', 'WAITING_FOR_SLOT', description, null, { position, running, limit });
+    record.log('info', description);
+  });
+  ctx.slotRequested = true;
+  try {
+    await main.run(async () => {
+      const limit = (input.slots as { limit: number }).limit;
+      await runs.requestSlot({ tenant, executionId: input.executionId, limit });
+      await condition(() => granted);
+    });
+  } catch (error) {
+    endWith(ctx, error, false);
+    return false;
+  }
+  if (waited) record.addEvent('wait', 'SLOT_GRANTED', 'a running slot is free: the execution starts', null);
+  return true;
+}
+
+/** Gives the slot (or the place in the queue) back; the slots workflow may be gone, which frees it too. */
+async function giveBackSlot(input: ExecutionInput): Promise<void> {
+  const slots = getExternalWorkflowHandle(slotsWorkflowId(input.tenant ?? DEFAULT_TENANT));
+  await CancellationScope.nonCancellable(() =>
+    slots.signal(releaseSlotSignal, { executionId: input.executionId }),
+  ).catch((error: unknown) => log.warn('the running slot could not be given back', { error: String(error) }));
 }
 
 /**

@@ -1,2 +1,3 @@
 export { executionWorkflow } from './execution-workflow';
 export { deliveryWorkflow } from './delivery-workflow';
+export { tenantSlotsWorkflow } from './tenant-slots-workflow';
