@@ -55,20 +55,25 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
       const timestamp = Math.floor(Date.now() / 1000);
       const started = Date.now();
       const attempt = Context.current().info.attempt;
-      const log = (outcome: 'delivered' | 'failed', responseStatus: number | null, error: string | null) =>
+      const log = (
+        outcome: 'delivered' | 'failed',
+        answer: { status: number; body: string } | null,
+        error: string | null,
+      ) =>
         deps.subscriptions.recordAttempt(subscriptionId, {
           deliveryId,
           event: notification.type,
           executionId: notification.executionId,
           attempt,
           outcome,
-          responseStatus,
+          responseStatus: answer?.status ?? null,
+          responseBody: answer?.body ?? null,
           error,
           durationMs: Date.now() - started,
         });
-      let status: number;
+      let answer: { status: number; body: string };
       try {
-        const answer = await postJson(
+        answer = await postJson(
           subscription.url,
           body,
           {
@@ -83,19 +88,18 @@ export function createDeliveryActivities(deps: DeliveryDeps) {
             signal: Context.current().cancellationSignal,
           },
         );
-        status = answer.status;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         await log('failed', null, message);
         if (error instanceof PrivateAddressError) throw ApplicationFailure.nonRetryable(message, 'PRIVATE_ADDRESS');
         throw ApplicationFailure.retryable(`the receiver could not be reached: ${message}`, 'DELIVERY_FAILED');
       }
-      if (status >= 200 && status < 300) {
-        await log('delivered', status, null);
+      if (answer.status >= 200 && answer.status < 300) {
+        await log('delivered', answer, null);
         return 'delivered';
       }
-      await log('failed', status, `the receiver answered ${status}`);
-      throw ApplicationFailure.retryable(`the receiver answered ${status}`, 'DELIVERY_FAILED');
+      await log('failed', answer, `the receiver answered ${answer.status}`);
+      throw ApplicationFailure.retryable(`the receiver answered ${answer.status}`, 'DELIVERY_FAILED');
     },
   };
 }

@@ -110,6 +110,7 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('attempt', 'integer', (column) => column.notNull())
         .addColumn('outcome', 'text', (column) => column.notNull())
         .addColumn('response_status', 'integer')
+        .addColumn('response_body', 'text')
         .addColumn('error', 'text')
         .addColumn('duration_ms', 'integer', (column) => column.notNull())
         .addColumn('at', 'text', (column) => column.notNull())

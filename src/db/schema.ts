@@ -42,6 +42,8 @@ export interface DeliveriesTable {
   /** delivered or failed. */
   outcome: string;
   response_status: number | null;
+  /** The start of the receiver's answer. */
+  response_body: string | null;
   error: string | null;
   duration_ms: number;
   at: string;

@@ -24,6 +24,8 @@ export interface DeliveryAttempt {
   attempt: number;
   outcome: 'delivered' | 'failed';
   responseStatus: number | null;
+  /** The start of what the receiver answered (its first 200 characters). */
+  responseBody: string | null;
   error: string | null;
   durationMs: number;
   at: string;
@@ -146,6 +148,7 @@ export class SubscriptionStore {
         attempt: attempt.attempt,
         outcome: attempt.outcome,
         response_status: attempt.responseStatus,
+        response_body: attempt.responseBody === null ? null : attempt.responseBody.slice(0, 200),
         error: attempt.error,
         duration_ms: attempt.durationMs,
         at: this.now().toISOString(),
@@ -170,6 +173,7 @@ export class SubscriptionStore {
       attempt: Number(row.attempt),
       outcome: row.outcome as DeliveryAttempt['outcome'],
       responseStatus: row.response_status === null ? null : Number(row.response_status),
+      responseBody: row.response_body,
       error: row.error,
       durationMs: Number(row.duration_ms),
       at: row.at,

@@ -203,6 +203,7 @@ describe.each([
       attempt: 1,
       outcome: 'failed',
       responseStatus: 503,
+      responseBody: 'busy',
       error: 'the receiver answered 503',
       durationMs: 12,
     });
@@ -214,12 +215,19 @@ describe.each([
       attempt: 2,
       outcome: 'delivered',
       responseStatus: 200,
+      responseBody: 'x'.repeat(300),
       error: null,
       durationMs: 8,
     });
-    expect((await subscriptions.deliveries(all.id)).map((entry) => [entry.attempt, entry.outcome])).toEqual([
-      [2, 'delivered'],
-      [1, 'failed'],
+    expect(
+      (await subscriptions.deliveries(all.id)).map((entry) => [
+        entry.attempt,
+        entry.outcome,
+        entry.responseBody?.length,
+      ]),
+    ).toEqual([
+      [2, 'delivered', 200],
+      [1, 'failed', 4],
     ]);
 
     expect(await subscriptions.delete('globex', all.id)).toBe(false);

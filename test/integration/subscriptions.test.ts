@@ -203,15 +203,21 @@ describe('webhooks out', () => {
     expect(Date.parse(done.completedAt!)).toBeLessThan(delivered.answeredAt!);
     const log = await harness.request('GET', `/api/subscriptions/${subscription.id}/deliveries`);
     const attempts = (
-      log.body.deliveries as Array<{ executionId: string; attempt: number; outcome: string; responseStatus: number }>
+      log.body.deliveries as Array<{
+        executionId: string;
+        attempt: number;
+        outcome: string;
+        responseStatus: number;
+        responseBody: string;
+      }>
     )
       .filter((entry) => entry.executionId === id)
-      .map(({ attempt, outcome, responseStatus }) => ({ attempt, outcome, responseStatus }))
+      .map(({ attempt, outcome, responseStatus, responseBody }) => ({ attempt, outcome, responseStatus, responseBody }))
       .sort((a, b) => a.attempt - b.attempt);
     expect(attempts).toEqual([
-      { attempt: 1, outcome: 'failed', responseStatus: 500 },
-      { attempt: 2, outcome: 'failed', responseStatus: 500 },
-      { attempt: 3, outcome: 'delivered', responseStatus: 200 },
+      { attempt: 1, outcome: 'failed', responseStatus: 500, responseBody: 'not now' },
+      { attempt: 2, outcome: 'failed', responseStatus: 500, responseBody: 'not now' },
+      { attempt: 3, outcome: 'delivered', responseStatus: 200, responseBody: 'ok' },
     ]);
     expect((await harness.request('DELETE', `/api/subscriptions/${subscription.id}`)).status).toBe(204);
   });
