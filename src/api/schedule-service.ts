@@ -234,7 +234,7 @@ export class ScheduleService {
       spec: record.spec,
       overlap: record.overlap,
       paused: description.state.paused,
-      note: description.state.note ?? null,
+      note: description.state.note || null,
       nextRuns: description.info.nextActionTimes.map((time) => time.toISOString()),
       recentRuns: description.info.recentActions.slice(-RECENT_RUNS).map((run) => ({
         executionId: run.action.workflow.workflowId,

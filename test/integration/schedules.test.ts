@@ -135,6 +135,7 @@ describe('schedules', () => {
     const inputs = { label: 'south', region: 'west' };
     const made = await schedule({ every: '1h', inputs, version: 'latest', paused: true });
     expect(made.task.version).toBe('latest');
+    expect(made.note).toBeNull();
     const changed = await harness.request('PUT', '/api/tasks/tick', {
       ...TICK,
       slug: undefined,
