@@ -66,6 +66,11 @@ async function main(): Promise<void> {
     console.error('The gateway did not start.');
     return stop(1);
   }
+  // Up means able to run an execution: the banner waits for the worker's first poll.
+  if (!(await waitForHealth(`http://${gatewayHost}:${config.port}/healthz`, 120_000))) {
+    console.error('No worker polled the task queue within 120 s; see the worker log above.');
+    return stop(1);
+  }
   const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
   console.log('');
   console.log(`  Gateway:         http://${shownHost}:${config.port}  (try GET /healthz)`);
@@ -73,6 +78,20 @@ async function main(): Promise<void> {
   console.log(`  Model:           ${config.llm.configured ? config.llm.model : 'none configured (code-only tasks)'}`);
   console.log('  Ctrl-C stops everything started here.');
   console.log('');
+}
+
+/** Waits until /healthz says that Temporal answers and a worker polls. */
+async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const health = await fetch(url).then(
+      (response) => response.json() as Promise<{ ok?: boolean }>,
+      () => null,
+    );
+    if (health?.ok === true) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
 }
 
 function splitAddress(address: string): [string, string] {

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { ArtifactStore } from '../storage/artifact-store';
 import { errorHandler } from './error-handler';
 import { ExecutionService } from './execution-service';
+import { WorkerWatch } from './worker-watch';
 import { notFound } from './http-error';
 import { HttpMetrics } from './metrics';
 import type { KeyStore } from '../db/keys';
@@ -51,7 +52,14 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): express.Express {
   const { client, config, logger } = deps;
-  const executions = new ExecutionService(client, deps.store, config, deps.subscriptions);
+  const workers = new WorkerWatch(client, config.temporal.namespace, config.temporal.taskQueue);
+  const executions = new ExecutionService({
+    client,
+    store: deps.store,
+    config,
+    subscriptions: deps.subscriptions,
+    workers,
+  });
   const resolver = new KeyResolver({ legacyKeys: config.apiKeys, adminKey: config.adminApiKey, store: deps.keys });
   const metrics = new HttpMetrics();
   const multipart = multipartBody({ maxFileBytes: config.maxUploadBytes });
@@ -68,7 +76,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('trust proxy', false);
   app.use(requestId());
   app.use(requestLog({ logger, metrics }));
-  app.use(operationRoutes({ client, metrics }));
+  app.use(operationRoutes({ client, metrics, workers }));
 
   const hookDeps = { tasks: deps.tasks, hooks: deps.hooks, store: deps.store, executions, metrics };
   // Signed deliveries carry no API key: mounted before authentication, with their raw body.

@@ -29,7 +29,8 @@ function changesSince(snapshot: ExecutionSnapshot, seq: number) {
 /**
  * GET /api/executions/:id/events: Server-Sent Events. One `update` per change (its id is the
  * snapshot's seq, so `Last-Event-ID` resumes without repeats), `output` events with what a running
- * sandbox step prints, and a final `end` event once the execution has ended.
+ * sandbox step prints, a `stale` event whenever no worker can answer for the execution and again
+ * when one can, and a final `end` event once the execution has ended.
  */
 export async function streamEvents(
   service: ExecutionService,
@@ -51,8 +52,13 @@ export async function streamEvents(
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
   let seq = lastEventId;
   let output = { key: '', chars: 0 };
+  let stale = false;
   try {
     for (;;) {
+      if ((snapshot.stale ?? false) !== stale) {
+        stale = !stale;
+        write(res, 'stale', { id, stale });
+      }
       if (snapshot.seq > seq) {
         write(res, 'update', changesSince(snapshot, seq), snapshot.seq);
         seq = snapshot.seq;

@@ -3,6 +3,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  isGrpcDeadlineError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -37,6 +38,8 @@ import { OPEN_PRINCIPAL } from './key-resolver';
 import { executionInputFrom, type Submission } from '../runs/execution-input';
 import { newSubscriptionSecret, type SubscriptionStore } from '../db/subscriptions';
 import { receiverProblem } from '../webhooks/addresses';
+import { RecentSnapshots } from './recent-snapshots';
+import type { WorkerWatch } from './worker-watch';
 
 export type { IncomingFile, Submission } from '../runs/execution-input';
 
@@ -70,28 +73,50 @@ interface Memo {
 
 const EXECUTION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const QUERY_TIMEOUT_MS = 5000;
-/** Updates are answered by a worker; without one the request would hang. */
+/** Updates are answered by a worker; one that polls but does not answer in this time counts as none. */
 const UPDATE_TIMEOUT_MS = 15_000;
 const MEMO_TASK_CHARS = 500;
+
+export interface ExecutionServiceDeps {
+  client: Client;
+  store: ArtifactStore;
+  config: Config;
+  /** Subscriptions to execution events: an execution is notified when its tenant has some. */
+  subscriptions?: SubscriptionStore | null;
+  /** Whether a worker polls: without one, reads answer at once from what the gateway knows. */
+  workers?: WorkerWatch | null;
+  /** The last snapshots read, shared by the services of every principal. */
+  recent?: RecentSnapshots;
+}
 
 /**
  * What the gateway does with executions, on top of Temporal: the workflow is the source of truth;
  * this only validates, stores uploads, starts, queries and signals.
  */
 export class ExecutionService {
+  private readonly client: Client;
+  private readonly store: ArtifactStore;
+  private readonly config: Config;
+  private readonly subscriptions: SubscriptionStore | null;
+  private readonly workers: WorkerWatch | null;
+  private readonly recent: RecentSnapshots;
+
   constructor(
-    private readonly client: Client,
-    private readonly store: ArtifactStore,
-    private readonly config: Config,
-    /** Subscriptions to execution events: an execution is notified when its tenant has some. */
-    private readonly subscriptions: SubscriptionStore | null = null,
+    private readonly deps: ExecutionServiceDeps,
     /** Who is asking: what they start is theirs, and another tenant's executions are not found. */
     private readonly principal: Principal = OPEN_PRINCIPAL,
-  ) {}
+  ) {
+    this.client = deps.client;
+    this.store = deps.store;
+    this.config = deps.config;
+    this.subscriptions = deps.subscriptions ?? null;
+    this.workers = deps.workers ?? null;
+    this.recent = deps.recent ?? new RecentSnapshots();
+  }
 
-  /** The same service acting for `principal`. */
+  /** The same service acting for `principal`, sharing what it has seen. */
   for(principal: Principal): ExecutionService {
-    return new ExecutionService(this.client, this.store, this.config, this.subscriptions, principal);
+    return new ExecutionService({ ...this.deps, recent: this.recent }, principal);
   }
 
   /** Validates and starts an execution; with an idempotency key, a repeat returns the first one. */
@@ -175,17 +200,45 @@ export class ExecutionService {
     });
   }
 
-  /** The execution's snapshot: from the live workflow, or from its result once it has ended. */
+  /**
+   * The execution's snapshot: from the live workflow, or from its result once it has ended. When no
+   * worker can answer, at once the last snapshot seen (or what Temporal records), marked stale.
+   */
   async get(id: string): Promise<ExecutionSnapshot> {
     const handle = this.client.workflow.getHandle(checkId(id));
     const description = await this.describe(id);
-    if (description.status.name === 'COMPLETED') return (await handle.result()) as ExecutionSnapshot;
+    if (description.status.name === 'COMPLETED') {
+      this.recent.forget(id);
+      return (await handle.result()) as ExecutionSnapshot;
+    }
+    if (description.status.name !== 'RUNNING') {
+      this.recent.forget(id);
+      return fallbackSnapshot(id, description);
+    }
+    if (this.workers !== null && !(await this.workers.polling())) return this.stale(id, description);
     try {
-      return await withTimeout(handle.query(snapshotQuery), QUERY_TIMEOUT_MS);
+      const snapshot = await this.bounded(QUERY_TIMEOUT_MS, () => handle.query(snapshotQuery));
+      this.recent.remember(snapshot);
+      return snapshot;
     } catch (error) {
-      if (error instanceof QueryTimeout || description.status.name !== 'RUNNING') {
-        return fallbackSnapshot(id, description);
-      }
+      if (error instanceof QueryTimeout) return this.stale(id, description);
+      throw error;
+    }
+  }
+
+  private stale(id: string, description: WorkflowExecutionDescription): ExecutionSnapshot {
+    return { ...(this.recent.last(id) ?? fallbackSnapshot(id, description)), stale: true };
+  }
+
+  /**
+   * Runs a call to Temporal with a deadline, so that nothing of it (a retry included) outlives the
+   * answer; past the deadline, a QueryTimeout.
+   */
+  private async bounded<T>(ms: number, call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.client.withDeadline(Date.now() + ms, call);
+    } catch (error) {
+      if (isGrpcDeadlineError(error)) throw new QueryTimeout('no answer in time');
       throw error;
     }
   }
@@ -207,7 +260,12 @@ export class ExecutionService {
   /** The finished steps of an execution, which a retry can reuse. */
   async checkpoints(id: string): Promise<Checkpoint[]> {
     await this.describe(id);
-    return this.client.workflow.getHandle(id).query(checkpointsQuery);
+    try {
+      return await this.bounded(QUERY_TIMEOUT_MS, () => this.client.workflow.getHandle(id).query(checkpointsQuery));
+    } catch (error) {
+      if (error instanceof QueryTimeout) throw workerUnavailable();
+      throw error;
+    }
   }
 
   /**
@@ -319,16 +377,11 @@ export class ExecutionService {
       const status = statusOf(description);
       throw invalidTransition(`the execution is ${status}`, { status });
     }
+    if (this.workers !== null && !(await this.workers.polling())) throw workerUnavailable();
     try {
-      return await withTimeout(send(), UPDATE_TIMEOUT_MS);
+      return await this.bounded(UPDATE_TIMEOUT_MS, send);
     } catch (error) {
-      if (error instanceof QueryTimeout) {
-        throw new HttpError(
-          503,
-          'WORKER_UNAVAILABLE',
-          'No worker took the request in time: is a worker running for this task queue?',
-        );
-      }
+      if (error instanceof QueryTimeout) throw workerUnavailable();
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
         if (error.cause.type === RefusalType.INVALID_STATE_TRANSITION) {
           throw invalidTransition(error.cause.message, { status: await this.status(id) });
@@ -457,16 +510,12 @@ function pageTokenSum(token: string, query: string): string {
 
 class QueryTimeout extends Error {}
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new QueryTimeout('query timed out')), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function workerUnavailable(): HttpError {
+  return new HttpError(
+    503,
+    'WORKER_UNAVAILABLE',
+    'No worker answered in time: is a worker running for this task queue?',
+  );
 }
 
 function checkId(id: string): string {

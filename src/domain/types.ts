@@ -314,6 +314,11 @@ export interface ExecutionSnapshot {
   scheduleId: string | null;
   /** Null only when the workflow could not be asked (the gateway then knows little). */
   options: ExecutionOptions | null;
+  /**
+   * Set by the gateway, never by the workflow, when no worker could answer: the snapshot is the last
+   * one the gateway saw of this execution, or else what Temporal itself records of it.
+   */
+  stale?: true;
   /** The uploaded files. */
   inputs: ArtifactRef[];
   /** Grows with every change; timeline events and messages carry the value it had when they were added. */

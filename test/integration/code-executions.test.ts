@@ -228,7 +228,7 @@ describe('code-only executions, without a model', () => {
     expect(started.status).toBe(202);
     await harness.waitForEnd(started.body.id);
     const health = await harness.request('GET', '/healthz');
-    expect(health.body).toEqual({ ok: true, temporal: 'up' });
+    expect(health.body).toEqual({ ok: true, temporal: 'up', worker: 'up' });
     const metrics = await fetch(`${harness.baseUrl}/metrics`);
     expect(await metrics.text()).toMatch(/gateway_executions_submitted_total [1-9]/);
   });

@@ -106,6 +106,6 @@ describe('a gateway whose Temporal server cannot be reached', () => {
 
     const health = await fetch(`${baseUrl}/healthz`);
     expect(health.status).toBe(503);
-    expect(await health.json()).toEqual({ ok: false, temporal: 'down' });
+    expect(await health.json()).toEqual({ ok: false, temporal: 'down', worker: 'down' });
   });
 });

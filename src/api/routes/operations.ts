@@ -1,21 +1,30 @@
 import type { Client } from '@temporalio/client';
 import express from 'express';
 import type { HttpMetrics } from '../metrics';
+import type { WorkerWatch } from '../worker-watch';
 import { route } from './route';
 
 export interface OperationRoutesDeps {
   client: Client;
   metrics: HttpMetrics;
+  workers: WorkerWatch;
 }
 
-/** GET /healthz (is Temporal reachable) and GET /metrics (Prometheus text); outside `/api`, without a key. */
-export function operationRoutes({ client, metrics }: OperationRoutesDeps): express.Router {
+/**
+ * GET /healthz and GET /metrics (Prometheus text), outside `/api`, without a key. Health is 200 while
+ * Temporal answers, since the gateway can then serve (reads stay possible with no worker); `ok` is
+ * true only when a worker polls the task queue too.
+ */
+export function operationRoutes({ client, metrics, workers }: OperationRoutesDeps): express.Router {
   const router = express.Router();
   router.get(
     '/healthz',
     route(async (_req, res) => {
       const up = await temporalIsUp(client);
-      res.status(up ? 200 : 503).json({ ok: up, temporal: up ? 'up' : 'down' });
+      const polled = up && (await workers.seen());
+      res
+        .status(up ? 200 : 503)
+        .json({ ok: up && polled, temporal: up ? 'up' : 'down', worker: polled ? 'up' : 'down' });
     }),
   );
   router.get('/metrics', (_req, res) => {
