@@ -3,6 +3,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcDeadlineError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
@@ -238,7 +239,9 @@ export class ExecutionService {
     try {
       return await this.client.withDeadline(Date.now() + ms, call);
     } catch (error) {
-      if (isGrpcDeadlineError(error)) throw new QueryTimeout('no answer in time');
+      if (isGrpcDeadlineError(error) || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        throw new QueryTimeout('no answer in time');
+      }
       throw error;
     }
   }

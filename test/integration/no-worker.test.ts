@@ -87,3 +87,30 @@ describe('a worker that stops while an execution runs', () => {
     await harness.client.workflow.getHandle(id).terminate('the test is over');
   });
 });
+
+describe('a worker that polls but does not answer', () => {
+  const harness = useHarness({ model: false, worker: false });
+
+  test('a read answers stale after its deadline, and a pause 503 after its own', async () => {
+    const worker = await harness.spawnWorker();
+    const started = await harness.request('POST', '/api/executions', {
+      code: 'import time\ntime.sleep(60)',
+      options: { stepTimeoutMs: 300_000 },
+    });
+    const id = started.body.id as string;
+    const seen = await harness.waitFor(id, (snapshot) => snapshot.progress.currentPhase === 'executing');
+    // Frozen, not gone: Temporal still lists its polls, so only the deadlines can tell.
+    worker.kill('SIGSTOP');
+    try {
+      const read = await harness.request('GET', `/api/executions/${id}`);
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ stale: true, seq: seen.seq });
+      const pause = await harness.request('POST', `/api/executions/${id}/pause`, {});
+      expect(pause.status).toBe(503);
+      expect(pause.body.error.code).toBe('WORKER_UNAVAILABLE');
+    } finally {
+      worker.kill('SIGKILL');
+      await harness.client.workflow.getHandle(id).terminate('the test is over');
+    }
+  });
+});
