@@ -55,6 +55,9 @@ RUN npm ci --omit=dev && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY src ./src
+# The workflow bundle, built now so that a worker starts without bundling.
+COPY scripts/build-workflow-bundle.ts ./scripts/
+RUN node --import tsx scripts/build-workflow-bundle.ts
 
 # The artifact store. A named volume mounted here starts as a copy of this directory, so it is
 # owned by `node` with the setgid bit: files a root worker creates (it runs with umask 0002)

@@ -55,3 +55,7 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ packag
   say "installing npm packages..."
   npm install --no-save --no-audit --no-fund --loglevel=error
 fi
+
+# 4. The workflow bundle, built once per version of the sources, so that a worker starts without
+# bundling (the worker builds it itself when it is missing).
+node --import tsx scripts/build-workflow-bundle.ts

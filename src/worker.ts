@@ -9,13 +9,14 @@ import { createOpenAiClient, type LlmClient } from './llm/llm-client';
 import { createSandboxes } from './sandbox/registry';
 import type { Sandbox } from './sandbox/types';
 import { artifactStoreFromConfig } from './storage/artifact-store-from-config';
+import { cachedWorkflowBundle } from './workflow-bundle';
 
 export interface ExecutionWorkerOptions {
   config: Config;
   connection: NativeConnection;
   /** Defaults to a client for the configured OpenAI-compatible endpoint (or none). */
   llm?: LlmClient | null;
-  /** A pre-built workflow bundle; without it the workflows are bundled at start. */
+  /** A pre-built workflow bundle; without it the one cached for the current sources (built if missing). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options (slots, identity, …). */
   tuning?: Partial<WorkerOptions>;
@@ -35,8 +36,20 @@ export async function createExecutionWorker(
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const { config } = options;
   const workRoot = config.sandbox.workDir;
-  const database = options.database ?? (await openDatabase(config.database));
-  const sandboxes = await createSandboxes(config, { warn: (message) => console.warn(`worker: ${message}`) });
+  // What the worker needs is prepared side by side; the sandbox pool fills after the first poll.
+  const [database, sandboxes, workflowBundle] = await settleAll(
+    [
+      options.database === undefined ? openDatabase(config.database) : Promise.resolve(options.database),
+      createSandboxes(config, { warn: (message) => console.warn(`worker: ${message}`) }),
+      options.workflowBundle === undefined
+        ? cachedWorkflowBundle().then(({ bundle }) => bundle)
+        : Promise.resolve(options.workflowBundle),
+    ] as const,
+    [
+      (opened) => (options.database === undefined ? opened.close() : undefined),
+      (built) => Promise.allSettled(Object.values(built).map((sandbox: Sandbox) => sandbox.close())),
+    ],
+  );
   const store = artifactStoreFromConfig(config);
   const subscriptions = new SubscriptionStore(database.db);
   const deps: ActivityDeps = {
@@ -61,11 +74,12 @@ export async function createExecutionWorker(
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     maxEagerActivityReservationsPerWorkflowTask: config.worker.eagerActivities ? 3 : 0,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('./workflows') }),
+    workflowBundle,
     ...options.tuning,
   });
+  // Only now, so that their CPU does not delay the first poll; a pool that cannot start says so itself.
+  deps.validator.warmUp();
+  for (const sandbox of Object.values(sandboxes)) void sandbox.warmUp?.().catch(() => undefined);
   return {
     worker,
     close: async () => {
@@ -74,6 +88,26 @@ export async function createExecutionWorker(
       if (options.database === undefined) await database.close();
     },
   };
+}
+
+/**
+ * Awaits every promise; when one rejects, what the others made is undone (by `undo`, in the same
+ * order) before the first error is passed on.
+ */
+async function settleAll<T extends readonly unknown[]>(
+  promises: { [K in keyof T]: Promise<T[K]> },
+  undo: { [K in keyof T]?: (made: T[K]) => unknown },
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed === undefined)
+    return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+  await Promise.allSettled(
+    results.map(async (result, index) => {
+      if (result.status === 'fulfilled') await undo[index]?.(result.value as T[number]);
+    }),
+  );
+  throw (failed as PromiseRejectedResult).reason;
 }
 
 async function main(): Promise<void> {

@@ -92,6 +92,11 @@ export class CodeValidator {
     return { ok: problems.length === 0, problems };
   }
 
+  /** Starts the Python process now, so that the first check does not wait for it. */
+  warmUp(): void {
+    this.process();
+  }
+
   close(): void {
     this.restart();
   }

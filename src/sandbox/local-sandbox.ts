@@ -483,14 +483,18 @@ export class LocalSandbox implements Sandbox {
     this.quietTimer.unref();
   }
 
-  /** Starts pooled sandboxes until the pool (with those starting) is full again. */
+  /**
+   * Starts pooled sandboxes until the pool (with those starting) is full again, one at a time: each
+   * takes most of a core for its imports, and the jobs of a small host need the others.
+   */
   private refill(): void {
     if (this.closed || this.refillRetry !== undefined) return;
-    while (this.idle.length + this.starting < this.poolSize) {
+    if (this.starting === 0 && this.idle.length < this.poolSize) {
       this.starting++;
       this.track(
         this.startPooled().finally(() => {
           this.starting--;
+          this.refill();
         }),
       );
     }

@@ -13,8 +13,8 @@ export interface SandboxBuildContext {
 /** How one backend is built from the configuration. */
 export interface SandboxBackend {
   /**
-   * Builds the backend, checked and ready for its first job. Rejects, saying what to fix, when the
-   * host or the settings cannot run it.
+   * Builds the backend, checked and able to take its first job (a pool may still be filling).
+   * Rejects, saying what to fix, when the host or the settings cannot run it.
    */
   create(config: Config, context: SandboxBuildContext): Promise<Sandbox>;
 }
@@ -35,13 +35,7 @@ export const SANDBOX_BACKENDS: { readonly [K in SandboxKind]: SandboxBackend } =
         poolSize: config.sandbox.poolSize,
         onWarning: (message) => context.warn(message),
       });
-      // Fill the pool now, so the first jobs are warm and a broken sandbox shows at start.
-      try {
-        await local.warmUp();
-      } catch (error) {
-        await local.close();
-        throw error;
-      }
+      // The worker fills the pool once it polls (warmUp): a job that comes first runs cold.
       return local;
     },
   },

@@ -107,6 +107,8 @@ export class SandboxConfigurationError extends Error {
 export interface Sandbox {
   readonly kind: SandboxKind;
   run(request: SandboxRunRequest): Promise<SandboxExecution>;
+  /** Starts what makes the first jobs fast (a pool of started sandboxes); runs work before it ends. */
+  warmUp?(): Promise<void>;
   close(): Promise<void>;
 }
 

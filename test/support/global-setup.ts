@@ -1,8 +1,8 @@
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal-dev-server';
+import { cachedWorkflowBundle } from '../../src/workflow-bundle';
 
 declare global {
   var temporalDevServer: DevServer | undefined;
@@ -14,23 +14,17 @@ export default async function globalSetup(): Promise<void> {
   const port = await freePort();
   const [server, bundle] = await Promise.all([
     startDevServer({ port, startTimeoutMs: 120_000 }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
+    // The bundle the worker itself would load: built by setup for the current sources.
+    cachedWorkflowBundle(),
   ]);
   globalThis.temporalDevServer = server;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'exec-tests-'));
-  const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  if (!('codePath' in bundle.bundle) || bundle.bundle.codePath === undefined) {
+    throw new Error('the workflow bundle could not be written to .tools/workflow-bundle');
+  }
+  const bundlePath = bundle.bundle.codePath;
   process.env.TEST_TEMPORAL_ADDRESS = server.address;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
   process.env.TEST_TMP_DIR = dir;
   console.log(`\n[integration] Temporal dev server at ${server.address}, ready in ${Date.now() - started} ms`);
 }
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};
