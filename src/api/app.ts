@@ -6,6 +6,7 @@ import type { ArtifactStore } from '../storage/artifact-store';
 import { errorHandler } from './error-handler';
 import { ExecutionService } from './execution-service';
 import { WorkerWatch } from './worker-watch';
+import { ExecutionFeeds } from './execution-feeds';
 import { notFound } from './http-error';
 import { HttpMetrics } from './metrics';
 import type { KeyStore } from '../db/keys';
@@ -86,7 +87,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(authenticate(resolver));
   api.use(rateLimit({ perMinute: config.rateLimitPerMinute }));
   api.use(jsonBody({ maxFileBytes: config.maxUploadBytes }));
-  api.use(executionRoutes({ executions, metrics, config, multipart }));
+  api.use(executionRoutes({ executions, feeds: new ExecutionFeeds(executions), metrics, config, multipart }));
   api.use(syncRoutes({ executions, metrics, multipart }));
   api.use(keyRoutes({ keys: deps.keys, resolver }));
   api.use(taskRoutes({ tasks: deps.tasks, store: deps.store, executions, metrics, config, schedules }));

@@ -218,9 +218,7 @@ export class ExecutionService {
     }
     if (this.workers !== null && !(await this.workers.polling())) return this.stale(id, description);
     try {
-      const snapshot = await this.bounded(QUERY_TIMEOUT_MS, () => handle.query(snapshotQuery));
-      this.recent.remember(snapshot);
-      return snapshot;
+      return await this.recent.read(id, () => this.bounded(QUERY_TIMEOUT_MS, () => handle.query(snapshotQuery)));
     } catch (error) {
       if (error instanceof QueryTimeout) return this.stale(id, description);
       throw error;

@@ -5,10 +5,26 @@ const DEFAULT_CAPACITY = 500;
 
 /**
  * The last snapshot the gateway read of each running execution, the least recently read dropped
- * first. While no worker can answer a query, reads are answered from here, marked stale.
+ * first, and the reads under way. While no worker can answer a query, reads are answered from here,
+ * marked stale.
  */
 export class RecentSnapshots {
   private readonly entries = new Map<string, ExecutionSnapshot>();
+  private readonly reading = new Map<string, Promise<ExecutionSnapshot>>();
+
+  /**
+   * Reads `id` with `read`, unless a read of it is already under way: then its answer is shared.
+   * A hundred clients asking at once cost one query (and a workflow answers only so many at a time).
+   */
+  async read(id: string, read: () => Promise<ExecutionSnapshot>): Promise<ExecutionSnapshot> {
+    let pending = this.reading.get(id);
+    if (pending === undefined) {
+      pending = read().finally(() => this.reading.delete(id));
+      this.reading.set(id, pending);
+      this.remember(await pending);
+    }
+    return pending;
+  }
 
   constructor(private readonly capacity = DEFAULT_CAPACITY) {}
 

@@ -6,8 +6,12 @@ import { temporal } from '@temporalio/proto';
  * every minute, and Temporal keeps a gone worker in the list for minutes more.
  */
 const POLLER_FRESH_MS = 90_000;
-/** How long an answer is reused, so that reads under load do not each ask Temporal. */
+/**
+ * How long an answer is reused, so that reads under load do not each ask Temporal; "none polls" for
+ * less time, so that a worker that comes is soon seen.
+ */
 const CACHE_MS = 2_000;
+const CACHE_NONE_MS = 500;
 /** Temporal answers this in milliseconds; past it, the watch cannot say. */
 const ASK_DEADLINE_MS = 2_000;
 
@@ -40,7 +44,10 @@ export class WorkerWatch {
   }
 
   private async answer(): Promise<Answer> {
-    if (this.cached !== null && this.now() - this.cached.at < CACHE_MS) return this.cached.answer;
+    const cached = this.cached;
+    if (cached !== null && this.now() - cached.at < (cached.answer === false ? CACHE_NONE_MS : CACHE_MS)) {
+      return cached.answer;
+    }
     this.pending ??= this.ask().then(
       (answer) => {
         this.cached = { at: this.now(), answer };

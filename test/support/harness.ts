@@ -1,3 +1,4 @@
+import { InterceptingCall } from '@grpc/grpc-js';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -87,7 +88,16 @@ export class Harness {
     });
     this.connection = await NativeConnection.connect({ address });
     if (this.options.worker ?? true) await this.startWorker();
-    this.clientConnection = await Connection.connect({ address });
+    this.clientConnection = await Connection.connect({
+      address,
+      interceptors: [
+        (options, next) => {
+          const method = options.method_definition.path.split('/').pop() ?? '';
+          this.temporalCalls.set(method, (this.temporalCalls.get(method) ?? 0) + 1);
+          return new InterceptingCall(next(options));
+        },
+      ],
+    });
     this.client = new Client({ connection: this.clientConnection, namespace: this.config.temporal.namespace });
     const gateway = await startGateway(this.client, this.config, process.env.TEST_LOG_LEVEL);
     this.server = gateway.server;
@@ -142,6 +152,9 @@ export class Harness {
     await this.fake.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+
+  /** The gateway's calls to Temporal so far, by method (`QueryWorkflow`, `DescribeWorkflowExecution`, …). */
+  readonly temporalCalls = new Map<string, number>();
 
   /** Sent with every request unless a request sets the same header: an API key, for instance. */
   defaultHeaders: Record<string, string> = {};

@@ -3,6 +3,7 @@ import type { Config } from '../../config';
 import { contentTypeFor } from '../../domain/file-names';
 import type { ArtifactRef } from '../../domain/types';
 import { streamEvents } from '../events';
+import type { ExecutionFeeds } from '../execution-feeds';
 import type { ExecutionService } from '../execution-service';
 import type { HttpMetrics } from '../metrics';
 import { cancelSchema, inputSchema, listQuerySchema, pauseSchema, retrySchema } from '../schemas';
@@ -13,6 +14,8 @@ import { route } from './route';
 export interface ExecutionRoutesDeps {
   /** Acting for the caller of each request: `executions.for(principal)`. */
   executions: ExecutionService;
+  /** The readers of watched executions, one each, shared by their live streams. */
+  feeds: ExecutionFeeds;
   metrics: HttpMetrics;
   config: Config;
   /** The multipart parser, `multipartBody()`. */
@@ -23,7 +26,13 @@ export interface ExecutionRoutesDeps {
  * /executions: start, list, read (snapshot, artifacts, checkpoints, live events), control (cancel,
  * pause, resume, input) and retry.
  */
-export function executionRoutes({ executions, metrics, config, multipart }: ExecutionRoutesDeps): express.Router {
+export function executionRoutes({
+  executions,
+  feeds,
+  metrics,
+  config,
+  multipart,
+}: ExecutionRoutesDeps): express.Router {
   const router = express.Router();
   const links = (id: string) => ({
     self: `/api/executions/${id}`,
@@ -164,7 +173,7 @@ export function executionRoutes({ executions, metrics, config, multipart }: Exec
       const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const lastEventId = Number(req.header('last-event-id') ?? req.query.lastEventId ?? 0);
-      await streamEvents(service, id, Number.isFinite(lastEventId) ? lastEventId : 0, req, res);
+      await streamEvents(service, feeds, id, Number.isFinite(lastEventId) ? lastEventId : 0, req, res);
     }),
   );
 
