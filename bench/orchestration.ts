@@ -44,8 +44,8 @@ const ALL_VARIANTS: Variant[] = [
     env: { WORKER_EAGER_ACTIVITIES: 'true', SANDBOX_POOL_SIZE: '0' },
   },
   {
-    name: 'the defaults: eager activities, 100 activity slots, warm pool of 2',
-    env: { WORKER_EAGER_ACTIVITIES: 'true', WORKER_MAX_CONCURRENT_ACTIVITIES: '100', SANDBOX_POOL_SIZE: '2' },
+    name: 'the defaults: eager activities, 100 activity slots, a warm pool of 1 to 4 and a bare sandbox',
+    env: { WORKER_EAGER_ACTIVITIES: 'true', WORKER_MAX_CONCURRENT_ACTIVITIES: '100' },
   },
 ];
 

@@ -12,6 +12,18 @@ describe('configuration', () => {
     expect(config.apiKeys).toEqual([]);
   });
 
+  test('the warm pool: min and max, the fixed older form, and a max below the min refused', () => {
+    expect(loadConfig({}).sandbox.pool).toEqual({ min: 1, max: 4 });
+    expect(loadConfig({ SANDBOX_POOL_MIN: '0', SANDBOX_POOL_MAX: '8' }).sandbox.pool).toEqual({ min: 0, max: 8 });
+    expect(loadConfig({ SANDBOX_POOL_SIZE: '2' }).sandbox.pool).toEqual({ min: 2, max: 2 });
+    expect(loadConfig({ SANDBOX_POOL_SIZE: '0' }).sandbox.pool).toEqual({ min: 0, max: 0 });
+    expect(loadConfig({ SANDBOX_POOL_MIN: '6' }).sandbox.pool).toEqual({ min: 6, max: 6 });
+    expect(loadConfig({ SANDBOX_POOL_MAX: '0' }).sandbox.pool).toEqual({ min: 0, max: 0 });
+    expect(() => loadConfig({ SANDBOX_POOL_MIN: '3', SANDBOX_POOL_MAX: '2' })).toThrow(
+      /SANDBOX_POOL_MAX: 2 is below SANDBOX_POOL_MIN \(3\)/,
+    );
+  });
+
   test('a model is configured by a key or a base URL; blank values count as unset', () => {
     expect(loadConfig({ OPENAI_API_KEY: 'k' }).llm.configured).toBe(true);
     expect(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:8000/v1' }).llm.configured).toBe(true);

@@ -42,7 +42,10 @@ const schema = z.object({
     .default(25 * 1024 * 1024),
   MODEL_PRICES: optionalString,
   SANDBOX_PRICE_PER_SECOND: z.coerce.number().min(0).default(0),
-  SANDBOX_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
+  SANDBOX_POOL_MIN: z.coerce.number().int().min(0).max(64).optional(),
+  SANDBOX_POOL_MAX: z.coerce.number().int().min(0).max(64).optional(),
+  /** The older, fixed form: min and max both. */
+  SANDBOX_POOL_SIZE: z.coerce.number().int().min(0).max(64).optional(),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).default(40),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
@@ -68,7 +71,8 @@ export interface Config {
     available: SandboxKind[];
     pythonPath: string;
     workDir: string;
-    poolSize: number;
+    /** Warm sandboxes kept started: as many as the arrival rate needs, between the two. */
+    pool: { min: number; max: number };
   };
   apiKeys: string[];
   /** The operator's key: manages every tenant. */
@@ -93,6 +97,18 @@ export interface Config {
 }
 
 /** Thrown with every problem in the environment at once, so a person can fix them in one go. */
+const DEFAULT_POOL = { min: 1, max: 4 };
+
+/** SANDBOX_POOL_MIN and SANDBOX_POOL_MAX, or SANDBOX_POOL_SIZE for both; a max below the min is refused. */
+function poolBounds(e: { SANDBOX_POOL_MIN?: number; SANDBOX_POOL_MAX?: number; SANDBOX_POOL_SIZE?: number }) {
+  const min = e.SANDBOX_POOL_MIN ?? e.SANDBOX_POOL_SIZE ?? Math.min(DEFAULT_POOL.min, e.SANDBOX_POOL_MAX ?? Infinity);
+  const max = e.SANDBOX_POOL_MAX ?? e.SANDBOX_POOL_SIZE ?? Math.max(DEFAULT_POOL.max, min);
+  if (max < min) {
+    throw new ConfigError(`Invalid configuration:\n  SANDBOX_POOL_MAX: ${max} is below SANDBOX_POOL_MIN (${min})`);
+  }
+  return { min, max };
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -141,7 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // The sandbox user must be able to reach this folder, so it is not under DATA_DIR (often in a
       // home folder closed to other users) but in the system's temporary folder.
       workDir: path.resolve(e.SANDBOX_WORK_DIR ?? path.join(os.tmpdir(), 'agent-executions-sandbox')),
-      poolSize: e.SANDBOX_POOL_SIZE,
+      pool: poolBounds(e),
     },
     prices: {
       models: { ...DEFAULT_MODEL_PRICES, ...parsePrices(e.MODEL_PRICES) },

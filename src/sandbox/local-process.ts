@@ -48,7 +48,8 @@ export interface SandboxProcessSpec {
   /** The uid this process runs as (released by dispose()), or null for the worker's own. */
   lease: UidLease | null;
   /** A pooled runner preloads libraries and waits; a cold one starts at once. */
-  mode: 'pool' | 'cold';
+  /** `pool`: started ahead, libraries imported; `bare`: started ahead, nothing imported; `cold`: for a job now. */
+  mode: 'pool' | 'bare' | 'cold';
   /**
    * Shown in the command line, so that operators (and tests) can find a run's processes; a pooled
    * runner shows its job's once it takes one.
@@ -95,7 +96,7 @@ export class SandboxProcess {
       spec.pythonPath,
       ...['-B', '-u', '-s', INNER_RUNNER, spec.mode],
       // A pooled runner has no run yet: it writes its job's run id over these blanks (see runner.py).
-      spec.mode === 'pool' ? ' '.repeat(RUN_ID_ROOM) : (spec.runId ?? ''),
+      spec.mode === 'cold' ? (spec.runId ?? '') : ' '.repeat(RUN_ID_ROOM),
     ];
 
     let child: ChildProcess | null = null;

@@ -32,6 +32,7 @@ import {
 } from './types';
 import { abortError, assertInputName } from './input-names';
 import { assertNever } from '../domain/assert-never';
+import { ArrivalRate, follow, wantsWarm, warmTarget, type PoolBounds } from './pool-policy';
 
 const DEFAULT_PYTHON = '/usr/bin/python3';
 const DEFAULT_BWRAP = '/usr/bin/bwrap';
@@ -43,17 +44,10 @@ const DEFAULT_SANDBOX_UID_COUNT = 64;
 const DISK_POLL_MS = 250;
 /** More entries than this in the workspace ends the run, like running out of inodes would. */
 const MAX_WORKSPACE_ENTRIES = 10_000;
-/**
- * A pool refills this long after a job started when that job is the only one running. Starting a
- * sandbox (namespaces, a second of imports) right beside a short job would slow it on a small host.
- */
-const REFILL_DELAY_MS = 1000;
-/**
- * After a job, the pool refills only once no job has started for this long: under a steady stream of
- * short jobs the refills (a second of imports each) would take the CPU those jobs need, so the jobs
- * run cold instead, and the pool fills again in the next lull.
- */
-const QUIET_MS = 500;
+/** A warm sandbox's imports take about this long, until the pool has measured its own. */
+const FIRST_WARM_UP_SECONDS = 1.5;
+/** How often a pool larger than the arrival rate needs is brought back down. */
+const SHRINK_EVERY_MS = 10_000;
 /** A pooled sandbox that takes longer than this to import its libraries is given up. */
 const POOL_START_TIMEOUT_MS = 120_000;
 const MAX_REFILL_BACKOFF_MS = 30_000;
@@ -90,10 +84,19 @@ export interface LocalSandboxOptions {
   /** How long a job waits for a free sandbox uid before it fails (and Temporal retries it); 60 s by default. */
   uidWaitMs?: number;
   /**
-   * Sandboxes kept started, libraries imported, each waiting for one job: a job then starts in
-   * milliseconds instead of about a second. 0 (the default) starts every sandbox cold.
+   * Warm sandboxes kept started, libraries imported, each waiting for one job: a job then starts in
+   * milliseconds instead of about a second. Between `poolMin` and `poolMax`, as many as the jobs
+   * arriving while one warms up need. 0 and 0 (the default) start every sandbox cold.
    */
+  poolMin?: number;
+  poolMax?: number;
+  /** A fixed pool: `poolMin` and `poolMax` both. */
   poolSize?: number;
+  /**
+   * Bare sandboxes kept started, nothing imported, for code that imports none of the warm libraries:
+   * they cost a twentieth of a warm one. Default 1 when there is a pool, else 0.
+   */
+  bareSpares?: number;
   /** Whether to apply the seccomp filter (needs Debian's python3-seccomp); default true. */
   seccomp?: boolean;
   /** Where weaker-than-asked modes (no seccomp, running as root) are reported; default console.warn. */
@@ -102,11 +105,17 @@ export interface LocalSandboxOptions {
 
 /** What a pool holds right now. */
 export interface LocalPoolStatus {
+  /** Warm sandboxes wanted now, for the rate at which jobs arrive. */
   size: number;
-  /** Started and waiting for a job. */
+  min: number;
+  max: number;
+  /** Warm: started, libraries imported, waiting for a job. */
   idle: number;
-  /** Still importing. */
+  /** Warm ones still importing. */
   starting: number;
+  /** Bare: started, nothing imported, waiting for a job. */
+  bare: number;
+  bareStarting: number;
   /** Runs in progress, pooled or cold. */
   running: number;
 }
@@ -119,11 +128,15 @@ type Verdict = Pick<RunnerOutcome, 'results' | 'error' | 'cpuMs' | 'peakMemoryBy
 /**
  * Runs Python in a bubblewrap sandbox on this machine: no network, no host environment, a read-only
  * /usr, a private workspace, a seccomp filter, a uid of its own and resource limits set by a small
- * runner script. With `poolSize` > 0 it keeps sandboxes started ahead, each used for one job only.
+ * runner script. With a pool it keeps sandboxes started ahead, each used for one job only: warm ones
+ * (numpy, pandas and matplotlib imported) for code that uses them, a bare one for code that does not.
  */
 export class LocalSandbox implements Sandbox {
   readonly kind = 'local' as const;
+  /** The most warm sandboxes the pool keeps. */
   readonly poolSize: number;
+  private readonly poolBounds: PoolBounds;
+  private readonly bareSpares: number;
   private readonly pythonPath: string;
   private readonly bwrapPath: string;
   private readonly limits: LocalSandboxLimits;
@@ -143,10 +156,15 @@ export class LocalSandbox implements Sandbox {
   /** Pool starts and disposals in flight, awaited by close(). */
   private readonly background = new Set<Promise<unknown>>();
   private readonly idle: SandboxProcess[] = [];
+  private readonly idleBare: SandboxProcess[] = [];
   private starting = 0;
+  private startingBare = 0;
+  /** Jobs whose code imports the warm libraries: the warm pool follows their rate only. */
+  private readonly warmArrivals = new ArrivalRate();
+  private warmUpSeconds = FIRST_WARM_UP_SECONDS;
   private refillFailures = 0;
   private refillRetry: NodeJS.Timeout | undefined;
-  private quietTimer: NodeJS.Timeout | undefined;
+  private shrinkTimer: NodeJS.Timeout | undefined;
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private closed = false;
 
@@ -159,7 +177,11 @@ export class LocalSandbox implements Sandbox {
     this.requestedUid = options.sandboxUid;
     this.uidCount = options.sandboxUidCount ?? DEFAULT_SANDBOX_UID_COUNT;
     this.uidWaitMs = options.uidWaitMs ?? 60_000;
-    this.poolSize = Math.max(0, Math.floor(options.poolSize ?? 0));
+    const min = Math.max(0, Math.floor(options.poolSize ?? options.poolMin ?? 0));
+    const max = Math.max(min, Math.floor(options.poolSize ?? options.poolMax ?? min));
+    this.poolBounds = { min, max };
+    this.poolSize = max;
+    this.bareSpares = Math.max(0, Math.floor(options.bareSpares ?? (max > 0 ? 1 : 0)));
     this.seccomp = options.seccomp ?? true;
     this.warn = options.onWarning ?? ((message) => console.warn(`local sandbox: ${message}`));
   }
@@ -178,13 +200,14 @@ export class LocalSandbox implements Sandbox {
   }
 
   /**
-   * Prepares the host and fills the pool; resolves once `poolSize` sandboxes wait for jobs. Optional
-   * (the pool also fills after the first run), but lets a worker start warm and fail early.
+   * Prepares the host and fills the pool; resolves once its minimum of warm sandboxes (and its bare
+   * ones) wait for jobs. Optional (the pool also fills after the first run), but lets a worker start
+   * warm and fail early.
    */
   async warmUp(): Promise<void> {
     this.assertOpen();
     await this.prepare();
-    while (this.idle.length < this.poolSize) {
+    while (this.idle.length < this.poolBounds.min || this.idleBare.length < this.bareSpares) {
       this.assertOpen();
       const changed = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
       this.refill();
@@ -193,18 +216,26 @@ export class LocalSandbox implements Sandbox {
   }
 
   poolStatus(): LocalPoolStatus {
-    return { size: this.poolSize, idle: this.idle.length, starting: this.starting, running: this.runs.size };
+    return {
+      size: this.warmWanted(),
+      ...this.poolBounds,
+      idle: this.idle.length,
+      starting: this.starting,
+      bare: this.idleBare.length,
+      bareStarting: this.startingBare,
+      running: this.runs.size,
+    };
   }
 
   /** Kills the runs still going (they end with SandboxUnavailableError) and the pool, and refuses new runs. */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.refillRetry);
-    clearTimeout(this.quietTimer);
+    clearInterval(this.shrinkTimer);
     this.settleWaiters(new SandboxUnavailableError('The local sandbox is closed'));
     for (const proc of this.live) proc.kill('closed');
     // A run removes its own folder once it is done with it; idle ones are removed here.
-    const idle = this.idle.splice(0);
+    const idle = [...this.idle.splice(0), ...this.idleBare.splice(0)];
     await Promise.allSettled([...idle.map((proc) => proc.dispose()), ...this.runs]);
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
@@ -212,23 +243,22 @@ export class LocalSandbox implements Sandbox {
   private async runTracked(request: SandboxRunRequest): Promise<SandboxExecution> {
     const host = await this.prepare();
     this.assertOpen();
-    clearTimeout(this.quietTimer);
-    const pooled = this.takeIdle();
+    const warm = wantsWarm(request.code);
+    if (warm) this.warmArrivals.note(Date.now());
+    const pooled = this.takeIdle(warm);
+    // The pool refills while the job runs: one sandbox of each kind at a time, warm ones at the
+    // lowest priority, so that the jobs keep the CPU they need.
+    this.refill();
     const proc = pooled ?? (await this.startProcess(host, 'cold', request.runId));
-    // A long job alone may have the pool refilled beside it; a crowd of jobs needs the CPU itself.
-    const refillTimer =
-      this.poolSize > 0 ? setTimeout(() => this.runs.size <= 1 && this.refill(), REFILL_DELAY_MS) : undefined;
     try {
       return await this.execute(request, proc);
     } finally {
-      clearTimeout(refillTimer);
       // No process of the run outlives run(). A cold run's folder is named after the run and removed
       // before run() returns; a pooled one's (named after nothing) is removed after, off the hot path.
       proc.kill('unused');
       await proc.ended;
       if (pooled) this.discard(proc);
       else await proc.dispose().finally(() => this.live.delete(proc));
-      this.refillWhenQuiet();
     }
   }
 
@@ -432,7 +462,11 @@ export class LocalSandbox implements Sandbox {
   }
 
   /** Starts a sandbox process in a fresh folder, as a uid of its own. */
-  private async startProcess(host: PreparedHost, mode: 'pool' | 'cold', runId?: string): Promise<SandboxProcess> {
+  private async startProcess(
+    host: PreparedHost,
+    mode: 'pool' | 'bare' | 'cold',
+    runId?: string,
+  ): Promise<SandboxProcess> {
     // A job waits for a uid to come free (a burst queues); refilling the pool does not.
     const lease = this.slots === null ? null : await this.slots.acquire(mode === 'cold' ? this.uidWaitMs : 0);
     if (host.uids !== null && lease === null) {
@@ -442,7 +476,7 @@ export class LocalSandbox implements Sandbox {
     }
     let dir: string | undefined;
     try {
-      const prefix = mode === 'pool' ? poolDirPrefix() : `run-${(runId ?? '').replace(/[^\w.-]/g, '_').slice(0, 80)}-`;
+      const prefix = mode !== 'cold' ? poolDirPrefix() : `run-${(runId ?? '').replace(/[^\w.-]/g, '_').slice(0, 80)}-`;
       dir = await mkdtempUnder(this.workRoot, prefix);
       const folders = [dir, join(dir, 'workspace'), join(dir, 'results')];
       await mkdir(folders[1], { mode: 0o755 });
@@ -468,42 +502,70 @@ export class LocalSandbox implements Sandbox {
     return proc;
   }
 
-  private takeIdle(): SandboxProcess | undefined {
-    for (let proc = this.idle.shift(); proc !== undefined; proc = this.idle.shift()) {
-      if (proc.alive) return proc;
-      this.discard(proc);
+  /**
+   * A started sandbox for a job: for code that imports the warm libraries a warm one, else a bare
+   * one; for other code a bare one only, since a warm one's second of imports would go to waste.
+   */
+  private takeIdle(warm: boolean): SandboxProcess | undefined {
+    for (const list of warm ? [this.idle, this.idleBare] : [this.idleBare]) {
+      for (let proc = list.shift(); proc !== undefined; proc = list.shift()) {
+        if (proc.alive) return proc;
+        this.discard(proc);
+      }
     }
     return undefined;
   }
 
-  private refillWhenQuiet(): void {
-    if (this.poolSize === 0) return;
-    clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => this.refill(), QUIET_MS);
-    this.quietTimer.unref();
+  /** Warm sandboxes wanted now: enough for the jobs that arrive while one warms up, within the bounds. */
+  private warmWanted(): number {
+    return warmTarget(this.poolBounds, this.warmArrivals.perSecond(Date.now()), this.warmUpSeconds);
   }
 
   /**
-   * Starts pooled sandboxes until the pool (with those starting) is full again, one at a time: each
-   * takes most of a core for its imports, and the jobs of a small host need the others.
+   * Starts sandboxes until the pool (with those starting) holds what is wanted, one of each kind at
+   * a time: a warm one takes most of a core for its imports, and the jobs of a small host need the
+   * others. Warm ones beyond what the arrival rate needs are let go, a few seconds later.
    */
   private refill(): void {
     if (this.closed || this.refillRetry !== undefined) return;
-    if (this.starting === 0 && this.idle.length < this.poolSize) {
+    const wanted = this.warmWanted();
+    if (this.starting === 0 && this.idle.length < wanted) {
       this.starting++;
       this.track(
-        this.startPooled().finally(() => {
+        this.startPooled('pool').finally(() => {
           this.starting--;
           this.refill();
         }),
       );
     }
+    if (this.startingBare === 0 && this.idleBare.length < this.bareSpares) {
+      this.startingBare++;
+      this.track(
+        this.startPooled('bare').finally(() => {
+          this.startingBare--;
+          this.refill();
+        }),
+      );
+    }
+    if (this.idle.length > wanted) {
+      this.shrinkTimer ??= setInterval(() => this.shrink(), SHRINK_EVERY_MS).unref();
+    }
   }
 
-  private async startPooled(): Promise<void> {
+  private shrink(): void {
+    const wanted = this.warmWanted();
+    while (this.idle.length > wanted) this.discard(this.idle.shift()!);
+    if (this.idle.length <= this.poolBounds.min) {
+      clearInterval(this.shrinkTimer);
+      this.shrinkTimer = undefined;
+    }
+  }
+
+  private async startPooled(mode: 'pool' | 'bare'): Promise<void> {
+    const began = Date.now();
     let proc: SandboxProcess;
     try {
-      proc = await this.startProcess(await this.prepare(), 'pool');
+      proc = await this.startProcess(await this.prepare(), mode);
     } catch (error) {
       if (!this.closed) this.poolStartFailed(asError(error));
       return;
@@ -524,12 +586,14 @@ export class LocalSandbox implements Sandbox {
       return;
     }
     this.refillFailures = 0;
-    this.idle.push(proc);
+    const list = mode === 'pool' ? this.idle : this.idleBare;
+    if (mode === 'pool') this.warmUpSeconds = follow(this.warmUpSeconds, (Date.now() - began) / 1000);
+    list.push(proc);
     void proc.ended.then(() => {
       // Gone while idle (killed from outside, or by the kernel): replace it.
-      const index = this.idle.indexOf(proc);
+      const index = list.indexOf(proc);
       if (index < 0) return;
-      this.idle.splice(index, 1);
+      list.splice(index, 1);
       this.discard(proc);
       this.refill();
     });

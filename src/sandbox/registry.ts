@@ -32,7 +32,8 @@ export const SANDBOX_BACKENDS: { readonly [K in SandboxKind]: SandboxBackend } =
       const local = new LocalSandbox({
         pythonPath: config.sandbox.pythonPath,
         workRoot: config.sandbox.workDir,
-        poolSize: config.sandbox.poolSize,
+        poolMin: config.sandbox.pool.min,
+        poolMax: config.sandbox.pool.max,
         onWarning: (message) => context.warn(message),
       });
       // The worker fills the pool once it polls (warmUp): a job that comes first runs cold.

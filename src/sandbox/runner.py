@@ -2,7 +2,8 @@
 
 Protocol: `runner.py cold RUN_ID` runs one job at once; `runner.py pool ROOM` first imports numpy,
 pandas and matplotlib (pyplot, Agg) and warms their common paths, so that a pooled sandbox answers in
-milliseconds, and writes the run id of its job over ROOM (blanks) once it has one. Either way the runner then writes one byte, "R", to fd 3 (the host's sign that Python
+milliseconds, and writes the run id of its job over ROOM (blanks) once it has one; `runner.py bare
+ROOM` is started ahead the same way but imports nothing (for code that needs none of those libraries). Either way the runner then writes one byte, "R", to fd 3 (the host's sign that Python
 started) and reads its job from stdin until EOF: one line of JSON (limits, paths, input file names),
 then the code. It writes one JSON file (results, error, failure hint, usage) to job["resultPath"]
 and leaves with os._exit(0), because a normal interpreter shutdown costs about 100 ms. Everything in
@@ -401,10 +402,10 @@ def main():
     # Tells the host that Python started, so a failure from here on is the code's, not bwrap's.
     os.write(3, b"R")
     job, source = read_job()
-    if mode == "pool":
+    if mode in ("pool", "bare"):
         show_run_id(str(job.get("runId", "")))
-    # A cold run is charged for its whole process; a pooled one not for the imports done before it.
-    cpu_before = cpu_seconds() if mode == "pool" else 0.0
+    # A cold run is charged for its whole process; a started-ahead one not for what it did before it.
+    cpu_before = cpu_seconds() if mode in ("pool", "bare") else 0.0
     # The code must not find the host's pipes (or the job) where it looks for its input.
     os.close(3)
     null = os.open(os.devnull, os.O_RDONLY)

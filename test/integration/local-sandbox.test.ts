@@ -508,6 +508,24 @@ describe('warm pool', () => {
     };
   }
 
+  test('code that imports pandas gets a warm sandbox, other code the bare one', async () => {
+    /** The kind of started sandbox that took the run: its runner shows the run id after its mode. */
+    const kindOf = async (code: string) => {
+      await fullPool();
+      const runId = newRunId('kind');
+      const running = pool.run({ runId, code, files: [], outputDir: newOutputDir(), timeoutMs: 20_000 });
+      await waitFor(() => processesMentioning(runId).length > 0, 5000);
+      const runner = processesMentioning(runId).find((line) => line.includes('runner.py'));
+      const execution = await running;
+      return { kind: /runner\.py (\w+)/.exec(runner ?? '')?.[1], stdout: execution.logs.stdout.join('') };
+    };
+    expect(await kindOf('import time\ntime.sleep(0.5)\nprint("plain")')).toEqual({ kind: 'bare', stdout: 'plain\n' });
+    expect(await kindOf('import pandas as pd\nimport time\ntime.sleep(0.5)\nprint(pd.__name__)')).toEqual({
+      kind: 'pool',
+      stdout: 'pandas\n',
+    });
+  });
+
   test('a pooled run gives the same results as a cold one', async () => {
     const csv = join(root, 'pool-sales.csv');
     writeFileSync(csv, 'region,amount\nnorth,10\nsouth,5\nnorth,7\n');
@@ -596,7 +614,7 @@ describe('warm pool', () => {
     // While it runs, its processes can be found by the run id: the runner, which wrote it into its
     // command line when it took the job, and the shell.
     await waitFor(() => processesWith(runId).length >= 2, 5000);
-    expect(execFileSync('pgrep', ['-af', runId], { encoding: 'utf8' })).toMatch(/runner\.py pool /);
+    expect(execFileSync('pgrep', ['-af', runId], { encoding: 'utf8' })).toMatch(/runner\.py (pool|bare) /);
     const execution = await running;
 
     expect(execution.failure).toBeNull();
@@ -631,8 +649,10 @@ describe('warm pool', () => {
     const replacing = new LocalSandbox({ workRoot: own, poolSize: 1 });
     try {
       await replacing.warmUp();
-      const [bwrap] = processesWith(`${own}/pool-`)
-        .map(Number)
+      // The outer bwrap of the warm one (its command line ends in `runner.py pool` and blanks).
+      const [bwrap] = processesMentioning(`${own}/pool-`)
+        .filter((line) => /runner\.py pool\s*$/.test(line))
+        .map((line) => Number(line.split(' ')[0]))
         .sort((a, b) => a - b);
       process.kill(bwrap, 'SIGKILL');
       await waitFor(() => replacing.poolStatus().idle === 0, 5000);
@@ -668,11 +688,13 @@ describe('warm pool', () => {
     const own = join(root, 'pool-close');
     const closing = new LocalSandbox({ workRoot: own, poolSize: 2 });
     await closing.warmUp();
+    expect(closing.poolStatus()).toMatchObject({ idle: 2, bare: 1 });
     const bwraps = processesWith(`${own}/pool-`);
-    // Two bwraps (outside and inside the pid namespace) per pooled sandbox, and a runner under each.
-    expect(bwraps.length).toBe(4);
+    // Two bwraps (outside and inside the pid namespace) per started sandbox (two warm, one bare),
+    // and a runner under each.
+    expect(bwraps.length).toBe(6);
     const tree = bwraps.flatMap((pid) => [pid, ...descendantsOf(Number(pid)).map(String)]);
-    expect(tree.length).toBeGreaterThanOrEqual(6);
+    expect(tree.length).toBeGreaterThanOrEqual(9);
 
     await closing.close();
 

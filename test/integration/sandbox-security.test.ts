@@ -175,7 +175,8 @@ function stdoutOf(execution: SandboxExecution): string {
   return execution.logs.stdout.join('');
 }
 
-const IDLE_RUNNER = '/usr/bin/python3 -B -u -s /.runner/runner.py pool';
+/** An idle started-ahead runner: warm (`pool`) or bare. */
+const IDLE_RUNNER = /^\/usr\/bin\/python3 -B -u -s \/\.runner\/runner\.py (pool|bare)$/;
 
 /** The bwrap process trees under this test process: one per sandbox, pooled or running. */
 function sandboxTrees(): { pool: boolean; members: string[] }[] {
@@ -203,7 +204,7 @@ function sandboxTrees(): { pool: boolean; members: string[] }[] {
     if (current !== process.pid || outer === null) continue;
     const bwrapCmdline = cmdlineOf.get(outer) ?? '';
     const tree = trees.get(outer) ?? {
-      pool: bwrapCmdline.endsWith(' /.runner/runner.py pool'),
+      pool: / \/\.runner\/runner\.py (pool|bare)$/.test(bwrapCmdline),
       members: [],
       foreign: false,
       idleRunner: false,
@@ -211,7 +212,7 @@ function sandboxTrees(): { pool: boolean; members: string[] }[] {
     trees.set(outer, tree);
     // A pooled sandbox waiting for its job is bwrap, bwrap's init (the same command line) and the runner;
     // while it still imports, its libraries may start short helpers (`uname -p`) of their own.
-    if (cmdline === IDLE_RUNNER) tree.idleRunner = true;
+    if (IDLE_RUNNER.test(cmdline)) tree.idleRunner = true;
     else if (cmdline !== bwrapCmdline) tree.foreign = true;
     tree.members.push(`${pid} ${cmdline.slice(0, 160)}`);
   }
@@ -259,9 +260,9 @@ function escapedProcesses(): string[] {
 function leftoverProcesses(): string[] {
   const trees = sandboxTrees();
   const pools = trees.filter((tree) => tree.pool);
-  const { idle, starting } = pooled.poolStatus();
+  const { idle, starting, bare, bareStarting } = pooled.poolStatus();
   // More pool-shaped trees than the pool holds: one of them still runs a job in its runner.
-  const extra = pools.length > idle + starting ? pools.flatMap((tree) => tree.members) : [];
+  const extra = pools.length > idle + starting + bare + bareStarting ? pools.flatMap((tree) => tree.members) : [];
   return [...trees.filter((tree) => !tree.pool).flatMap((tree) => tree.members), ...extra, ...escapedProcesses()];
 }
 
