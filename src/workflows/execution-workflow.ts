@@ -17,7 +17,13 @@ import { retryCanSucceed } from '../domain/errors';
 import type { ExecutionEvent } from '../domain/execution-machine';
 import { ExecutionRecord } from '../domain/execution-record';
 import type { ExecutionInput, ExecutionSnapshot, ScheduledRunRef } from '../domain/types';
-import { CHECK_ACTIVITY, CHECK_LOCAL_ACTIVITY, LLM_ACTIVITY, RESOLVE_ACTIVITY, sandboxActivity } from './activity-options';
+import {
+  CHECK_ACTIVITY,
+  CHECK_LOCAL_ACTIVITY,
+  LLM_ACTIVITY,
+  RESOLVE_ACTIVITY,
+  sandboxActivity,
+} from './activity-options';
 import type { ExecutionContext, Features } from './context';
 import { Control, type Refusal } from './control';
 import { Execution } from './execution';
