@@ -13,3 +13,14 @@ export async function rawLocalThenActivity(): Promise<void> {
   await local.noop();
   await noop();
 }
+
+const { pause } = proxyActivities<{ pause(ms: number): Promise<void> }>({ startToCloseTimeout: '10 seconds' });
+
+/** The floor of a whole task: three model calls of `modelMs` each (plan, code, analysis) and a no-op run. */
+export async function rawWholeTask(modelMs: number): Promise<void> {
+  await pause(modelMs);
+  await pause(modelMs);
+  await local.noop();
+  await noop();
+  await pause(modelMs);
+}

@@ -42,6 +42,13 @@ export class FakeModel {
   url = '';
 
   private standing: ((request: RecordedRequest) => Reply) | null = null;
+  private latencyMs = 0;
+
+  /** For benchmarks: every answer is sent this long after its request arrived, like a real model's. */
+  answerAfter(ms: number): this {
+    this.latencyMs = ms;
+    return this;
+  }
 
   /**
    * For benchmarks that cannot know how many calls will come: the answer to any call once the
@@ -112,6 +119,7 @@ export class FakeModel {
       json: body.response_format?.type === 'json_object',
     };
     this.requests.push(request);
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const reply = this.replies.shift() ?? this.standing?.(request);
     if (!reply || reply.purpose !== request.purpose) {
       const problem = reply
