@@ -8,7 +8,8 @@
  *  - throughput of 200 executions submitted at once through the gateway (executions/s, p50/p95);
  *  - the worker process's resident memory (current and peak).
  *
- *   npm run bench:orchestration
+ *   npm run bench:orchestration     (BENCH_VARIANTS=3 for the defaults only; BENCH_CPU_PROF=dir profiles the worker;
+ *                                    `node --cpu-prof --import tsx bench/orchestration.ts` profiles the gateway)
  */
 import { Client, Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -60,10 +61,16 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
 }
 
 async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'orchestration-worker.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // BENCH_CPU_PROF=dir writes a CPU profile of the worker there (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', path.join(__dirname, 'orchestration-worker.ts')],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
