@@ -2,9 +2,8 @@
  * Orchestration overhead and throughput, each worker configuration in turn on one Temporal dev
  * server:
  *  - latency of a trivial code-only execution (submitted through the gateway, awaited through the
- *    Temporal client) against raw workflows: two no-op activities (validate and execute, as they were
- *    before the check became a local activity), and the execution's own shape (a local no-op, then a
- *    no-op activity);
+ *    Temporal client) against a raw workflow running the same number of no-op activities (2: validate
+ *    and execute);
  *  - throughput of 200 executions submitted at once through the gateway (executions/s, p50/p95);
  *  - the worker process's resident memory (current and peak).
  *
@@ -120,7 +119,6 @@ async function main(): Promise<void> {
       // Latency, one at a time, after a warm-up.
       const ours: number[] = [];
       const raw: number[] = [];
-      const rawShape: number[] = [];
       const sandboxMs: number[] = [];
       for (let i = 0; i < LATENCY_RUNS + 2; i++) {
         let started = performance.now();
@@ -133,19 +131,12 @@ async function main(): Promise<void> {
           args: [2],
         });
         const rawMs = performance.now() - started;
-        started = performance.now();
-        await client.workflow.execute('rawLocalThenActivity', {
-          taskQueue: `${config.temporal.taskQueue}-raw`,
-          workflowId: `raw-shape-${variant.name.length}-${Date.now()}-${i}`,
-        });
-        const rawShapeMs = performance.now() - started;
         if (i < 2) continue;
         ours.push(oursMs);
         raw.push(rawMs);
-        rawShape.push(rawShapeMs);
         sandboxMs.push(snapshot.resourceUsage[0]?.wallMs ?? 0);
       }
-      [ours, raw, rawShape, sandboxMs].forEach((list) => list.sort((a, b) => a - b));
+      [ours, raw, sandboxMs].forEach((list) => list.sort((a, b) => a - b));
 
       // Throughput: everything submitted at once.
       const burstStarted = performance.now();
@@ -168,8 +159,6 @@ async function main(): Promise<void> {
           `latency, one at a time (${LATENCY_RUNS} runs): execution median ${ms(percentile(ours, 50))} p95 ${ms(percentile(ours, 95))}` +
             ` | raw workflow with 2 no-op activities median ${ms(percentile(raw, 50))} p95 ${ms(percentile(raw, 95))}` +
             ` | ratio ${(percentile(ours, 50) / percentile(raw, 50)).toFixed(2)}x` +
-            ` | raw workflow of the same shape (a local no-op, then a no-op activity) median ${ms(percentile(rawShape, 50))}` +
-            ` | ratio ${(percentile(ours, 50) / percentile(rawShape, 50)).toFixed(2)}x` +
             ` | of which sandbox run median ${ms(percentile(sandboxMs, 50))}`,
           `throughput, ${BURST} submitted at once: ${(BURST / burstSeconds).toFixed(1)} executions/s` +
             ` | submit → succeeded p50 ${ms(percentile(latencies, 50))} p95 ${ms(percentile(latencies, 95))}`,

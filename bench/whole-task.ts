@@ -1,8 +1,8 @@
 /**
  * A whole task, plan → code → run → analysis, with the scripted model answering each call after a
  * fixed 200 ms: what the service adds above the model's time and the sandbox's. Beside it, in the
- * same run, a raw workflow of the same shape (three activities that each wait 200 ms, a local no-op
- * and a no-op activity), the floor Temporal itself sets.
+ * same run, a raw workflow of the same shape (three activities that each wait 200 ms and two no-op
+ * activities), the floor Temporal itself sets.
  *
  *   npm run bench:whole-task        (10 runs by default, `-- 30` for more)
  */
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     console.log(row('POST → succeeded', totals));
     console.log(row('  of which the sandbox run (pandas group-by)', sandboxes));
     console.log(row(`  the service's own: total − 3 × ${MODEL_MS} ms of model − the sandbox run`, overheads));
-    console.log(row(`raw workflow of the same shape (3 × ${MODEL_MS} ms, a local no-op, a no-op) (baseline)`, raws));
+    console.log(row(`raw workflow of the same shape (3 × ${MODEL_MS} ms, 2 no-ops) (baseline)`, raws));
     const rawOverhead = percentile(raws, 50) - 3 * MODEL_MS;
     console.log(`  raw orchestration above its ${3 * MODEL_MS} ms of waiting: ${rawOverhead.toFixed(0)} ms`);
   } finally {

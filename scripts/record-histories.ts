@@ -535,22 +535,6 @@ const RECORDINGS: Recording[] = [
     },
     check: expectAttempts('succeeded'),
   },
-  // Recorded after the code checks became local activities (behind the 'local-checks' patch).
-  {
-    name: 'checked-locally',
-    expected: 'succeeded',
-    drive: async ({ submit }) => submit('checked-locally', { code: "print('hello')" }),
-    check: expectAttempts('succeeded'),
-  },
-  {
-    name: 'repaired-after-local-refusal',
-    expected: 'succeeded',
-    drive: async ({ fake, submit }) => {
-      fake.script(answer.code("print('repaired')"));
-      return submit('repaired-after-local-refusal', { code: 'import socket', options: { repair: true } });
-    },
-    check: expectAttempts('failed,succeeded'),
-  },
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),

@@ -1,4 +1,4 @@
-import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { LLM_NON_RETRYABLE, SANDBOX_NON_RETRYABLE } from '../domain/errors';
 
 /** Model calls: transient endpoint faults are retried with backoff; refusals are not. */
@@ -16,15 +16,6 @@ export const LLM_ACTIVITY: ActivityOptions = {
 
 /** Quick local checks. */
 export const CHECK_ACTIVITY: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3 },
-};
-
-/**
- * The same checks as local activities (patch `local-checks`): run by the worker that runs the
- * workflow task, with no trip through a task queue; each attempt is one marker in the history.
- */
-export const CHECK_LOCAL_ACTIVITY: LocalActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 };

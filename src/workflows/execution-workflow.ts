@@ -7,7 +7,6 @@ import {
   log,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   sleep,
   workflowInfo,
@@ -17,13 +16,7 @@ import { retryCanSucceed } from '../domain/errors';
 import type { ExecutionEvent } from '../domain/execution-machine';
 import { ExecutionRecord } from '../domain/execution-record';
 import type { ExecutionInput, ExecutionSnapshot, ScheduledRunRef } from '../domain/types';
-import {
-  CHECK_ACTIVITY,
-  CHECK_LOCAL_ACTIVITY,
-  LLM_ACTIVITY,
-  RESOLVE_ACTIVITY,
-  sandboxActivity,
-} from './activity-options';
+import { CHECK_ACTIVITY, LLM_ACTIVITY, RESOLVE_ACTIVITY, sandboxActivity } from './activity-options';
 import type { ExecutionContext, Features } from './context';
 import { Control, type Refusal } from './control';
 import { Execution } from './execution';
@@ -47,7 +40,6 @@ import {
 
 const llm = proxyActivities<Activities>(LLM_ACTIVITY);
 const checks = proxyActivities<Activities>(CHECK_ACTIVITY);
-const localChecks = proxyLocalActivities<Activities>(CHECK_LOCAL_ACTIVITY);
 const runs = proxyActivities<Activities>(RESOLVE_ACTIVITY);
 
 /** The workflow's argument: the id, when given, is ignored in favour of the workflow id. */
@@ -75,8 +67,7 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
     notifier,
     features,
     llm,
-    // Code checks run on the workflow's own worker (a local activity) in executions started since.
-    checks: patched('local-checks') ? localChecks : checks,
+    checks,
     sandbox: proxyActivities<Activities>(sandboxActivity(input.options.stepTimeoutMs)),
   };
   registerHandlers(ctx, main);
