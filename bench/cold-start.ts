@@ -8,13 +8,14 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
 import { freePort, startDevServer } from '../src/dev/temporal-dev-server';
 import { startGateway } from '../test/support/gateway';
+import { stopProcess } from './processes';
 import { percentile } from './stats';
 
 const STARTS = Number(process.argv[2] ?? 5);
@@ -30,15 +31,6 @@ async function polled(client: Client, taskQueue: string): Promise<void> {
     if ((answer.pollers ?? []).length > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function row(label: string, times: number[]): string {
@@ -95,7 +87,7 @@ async function main(): Promise<void> {
         }
         results.firstRun.push(performance.now() - submitted);
       } finally {
-        await stop(worker);
+        await stopProcess(worker, 10_000);
         http.close();
       }
 
@@ -118,7 +110,7 @@ async function main(): Promise<void> {
         });
         results.rawRun.push(performance.now() - submitted);
       } finally {
-        await stop(raw);
+        await stopProcess(raw, 10_000);
       }
     }
     console.log(`cold start: ${STARTS} starts of each, worker process spawn → first poll, then one trivial run`);

@@ -15,7 +15,7 @@
 import { Client, Connection } from '@temporalio/client';
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
@@ -24,6 +24,7 @@ import type { ExecutionSnapshot } from '../src/domain/types';
 import { snapshotQuery } from '../src/workflows/messages';
 import { answer, FakeModel } from '../test/support/fake-model';
 import { startGateway } from '../test/support/gateway';
+import { memoryOf, stopProcess } from './processes';
 import { percentile } from './stats';
 
 const HELD = Number(process.argv[2] ?? 1000);
@@ -31,27 +32,12 @@ const BURST = 200;
 const KEY = 'bench-load-key';
 const root = path.resolve(__dirname, '..');
 
-function rssMb(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  return { rss: field('VmRSS'), peak: field('VmHWM') };
-}
-
 function spawnProcess(entry: string, env: Record<string, string | undefined>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 const ms = (value: number) => `${value.toFixed(1).padStart(7)} ms`;
@@ -107,9 +93,9 @@ async function main(): Promise<void> {
     }
     const heldSeconds = (performance.now() - holding) / 1000;
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const memory = rssMb(worker.pid!);
+    const memory = memoryOf(worker.pid!);
     console.log(`load: ${HELD} executions held open (awaiting approval) in ${heldSeconds.toFixed(1)} s`);
-    console.log(`  worker RSS while holding them ${memory.rss.toFixed(0)} MB (peak ${memory.peak.toFixed(0)} MB)`);
+    console.log(`  worker RSS while holding them ${memory.rssMb.toFixed(0)} MB (peak ${memory.peakMb.toFixed(0)} MB)`);
 
     // 2. Reads of random held executions at 200/s, with a key.
     const pick = () => held[Math.floor(Math.random() * held.length)];
@@ -193,12 +179,12 @@ async function main(): Promise<void> {
     console.log(
       `  ${BURST} raw two-activity workflows at once (baseline): ${(BURST / rawSeconds).toFixed(1)}/s, p50 ${ms(percentile(rawLatencies, 50))}  p95 ${ms(percentile(rawLatencies, 95))}`,
     );
-    const after = rssMb(worker.pid!);
-    console.log(`  worker RSS after the burst ${after.rss.toFixed(0)} MB (peak ${after.peak.toFixed(0)} MB)`);
+    const after = memoryOf(worker.pid!);
+    console.log(`  worker RSS after the burst ${after.rssMb.toFixed(0)} MB (peak ${after.peakMb.toFixed(0)} MB)`);
   } finally {
     http.closeAllConnections();
     http.close();
-    await Promise.all([stop(worker), stop(raw)]);
+    await Promise.all([stopProcess(worker), stopProcess(raw)]);
     await clientConnection.close();
     await fake.stop();
     await server.stop();

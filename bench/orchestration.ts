@@ -12,13 +12,14 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
 import { freePort, startDevServer } from '../src/dev/temporal-dev-server';
 import type { ExecutionSnapshot } from '../src/domain/types';
 import { startGateway } from '../test/support/gateway';
+import { memoryOf } from './processes';
 import { percentile } from './stats';
 
 const LATENCY_RUNS = 20;
@@ -52,12 +53,6 @@ const ALL_VARIANTS: Variant[] = [
 ];
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
-
-function memoryOf(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  return { rssMb: field('VmRSS'), peakMb: field('VmHWM') };
-}
 
 async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   // BENCH_CPU_PROF=dir writes a CPU profile of the worker there (node --cpu-prof).

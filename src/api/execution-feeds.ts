@@ -41,11 +41,6 @@ export class ExecutionFeeds {
     }
     return feed.add(watcher);
   }
-
-  /** Executions being read right now (for tests and metrics). */
-  get watched(): number {
-    return this.feeds.size;
-  }
 }
 
 class Feed {
