@@ -223,12 +223,12 @@ function sandboxTrees(): { pool: boolean; members: string[] }[] {
 }
 
 /** Processes of the host, wherever they are in the tree, running as one of this file's sandbox uids. */
-function sandboxProcessesByUid(): HostProcess[] {
+function sandboxProcessesByUid(listed: HostProcess[]): HostProcess[] {
   if (!isRoot) return [];
   // Processes on their way out are left aside: exiting, without a command line (their memory already
   // released), or zombies. A bwrap of a run that just ended is one such for a moment, reparented to
   // init, and stays a zombie on hosts whose init never reaps.
-  return allProcesses().filter(
+  return listed.filter(
     (entry) =>
       entry.uid >= FIRST_UID &&
       entry.uid < FIRST_UID + UID_COUNT &&
@@ -240,14 +240,17 @@ function sandboxProcessesByUid(): HostProcess[] {
 
 /** Live processes with a sandbox uid that are not below this process: they left their sandbox's tree. */
 function escapedProcesses(): string[] {
-  const parentOf = new Map(allProcesses().map((entry) => [entry.pid, entry.ppid]));
+  // One listing for both the tree and the uids: a spare the pool starts between two listings would
+  // otherwise have no known parent and look escaped.
+  const listed = allProcesses();
+  const parentOf = new Map(listed.map((entry) => [entry.pid, entry.ppid]));
   const below = (pid: number): boolean => {
     for (let current = parentOf.get(pid); current !== undefined && current > 0; current = parentOf.get(current)) {
       if (current === process.pid) return true;
     }
     return false;
   };
-  return sandboxProcessesByUid()
+  return sandboxProcessesByUid(listed)
     .filter((entry) => !below(entry.pid))
     .map((entry) => `${entry.pid} (outside the tree) ${entry.cmdline.slice(0, 160)}`);
 }
