@@ -23,6 +23,8 @@ const schema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString,
   LLM_MODEL: z.string().default('gpt-4o-mini'),
+  /** How long a model call may wait for its answer to begin, and a streamed answer for its next piece. */
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(120_000),
   SANDBOX: z.enum(SANDBOX_KINDS).default('local'),
   E2B_API_KEY: optionalString,
   E2B_DOMAIN: optionalString,
@@ -58,7 +60,13 @@ export interface Config {
   host: string;
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; uiPort: number };
   dataDir: string;
-  llm: { apiKey: string | undefined; baseUrl: string | undefined; model: string; configured: boolean };
+  llm: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    model: string;
+    timeoutMs: number;
+    configured: boolean;
+  };
   sandbox: {
     kind: SandboxKind;
     e2bApiKey: string | undefined;
@@ -145,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,
       model: e.LLM_MODEL,
+      timeoutMs: e.LLM_TIMEOUT_MS,
       configured: e.OPENAI_API_KEY !== undefined || e.OPENAI_BASE_URL !== undefined,
     },
     sandbox: {

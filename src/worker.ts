@@ -27,7 +27,11 @@ export interface ExecutionWorkerOptions {
 /** The model client the configuration asks for, or null when no endpoint is configured. */
 export function llmFromConfig(config: Config): LlmClient | null {
   if (!config.llm.configured) return null;
-  return createOpenAiClient({ apiKey: config.llm.apiKey, baseUrl: config.llm.baseUrl });
+  return createOpenAiClient({
+    apiKey: config.llm.apiKey,
+    baseUrl: config.llm.baseUrl,
+    timeoutMs: config.llm.timeoutMs,
+  });
 }
 
 /** Builds the worker and everything its activities depend on. Call `close()` after `run()` ends. */

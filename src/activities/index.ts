@@ -7,19 +7,19 @@ import { buffer } from 'node:stream/consumers';
 import { clip } from '../domain/clip';
 import { ErrorType } from '../domain/errors';
 import { relativePathProblem } from '../domain/file-names';
-import { parsePlan } from '../domain/plan-schema';
+import { parsePlan, planReplySchema } from '../domain/plan-schema';
 import type { SandboxKind } from '../domain/sandbox-kinds';
-import type { ArtifactRef, ExecuteOutcome, Plan, PlanStep, RunResult, TokenUsage } from '../domain/types';
-import { LlmError, type LlmClient } from '../llm/llm-client';
+import type { ArtifactRef, ExecuteOutcome, ModelCall, Plan, PlanStep, RunResult, TokenUsage } from '../domain/types';
+import type { LlmClient } from '../llm/llm-client';
 import {
   analysisPrompt,
   codePrompt,
   extractCode,
   extractJson,
   planPrompt,
+  planRetryPrompt,
   type FilePreview,
   type PreviousAttempt,
-  type Prompt,
 } from '../llm/prompts';
 import {
   SandboxConfigurationError,
@@ -32,6 +32,7 @@ import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-s
 import type { LiveOutput } from '../workflows/messages';
 import type { CodeValidator, ValidationReport } from './code-validator';
 import { createDeliveryActivities, type DeliveryDeps } from './deliveries';
+import { askModel, type Question } from './model-calls';
 import { createSlotActivities } from './slots';
 import { createTaskRunActivities, type TaskRunDeps } from './task-runs';
 
@@ -58,14 +59,29 @@ const PREVIEW_LINES = 8;
 const HEARTBEAT_MS = 500;
 const LIVE_TAIL_CHARS = 4096;
 
-export interface PlanInput {
+/** The models a call may use: the one to ask first, then the execution's others in order. */
+interface ModelChoice {
+  model: string;
+  /** Asked in order when `model` cannot answer at all (unknown, refused, context too small). */
+  fallbackModels?: string[];
+}
+
+/** What every model activity returns beside its answer: for the metrics and the timeline. */
+export interface ModelOutcome {
+  usage: TokenUsage;
+  /** Each answered call. Absent in results of workers from before it existed. */
+  calls?: ModelCall[];
+  /** What the timeline should say about the calls (a format refused, a shorter prompt, another model). */
+  notes?: string[];
+}
+
+export interface PlanInput extends ModelChoice {
   executionId: string;
   task: string;
   files: ArtifactRef[];
-  model: string;
 }
 
-export interface GenerateCodeInput {
+export interface GenerateCodeInput extends ModelChoice {
   executionId: string;
   task: string | null;
   plan: Plan;
@@ -74,7 +90,6 @@ export interface GenerateCodeInput {
   previousAttempts: PreviousAttempt[];
   /** A person's hints, newest last. */
   hints?: string[];
-  model: string;
 }
 
 export interface ExecuteCodeInput {
@@ -87,7 +102,7 @@ export interface ExecuteCodeInput {
   sandbox: SandboxKind;
 }
 
-export interface AnalyzeInput {
+export interface AnalyzeInput extends ModelChoice {
   executionId: string;
   task: string;
   plan: Plan;
@@ -96,7 +111,6 @@ export interface AnalyzeInput {
   results: string[];
   files: string[];
   error: string | null;
-  model: string;
 }
 
 /** Builds the activities with their dependencies. */
@@ -110,17 +124,16 @@ export function createActivities(deps: ActivityDeps) {
     );
   };
 
-  const ask = async (prompt: Prompt, model: string, json = false): Promise<{ text: string; usage: TokenUsage }> => {
-    const llm = requireLlm();
-    try {
-      return await llm.chat({ ...prompt, model, json, signal: Context.current().cancellationSignal });
-    } catch (error) {
-      if (error instanceof LlmError && !error.retryable) {
-        throw ApplicationFailure.nonRetryable(error.message, ErrorType.LLM_ERROR);
-      }
-      throw error;
-    }
-  };
+  const unknownModels = new Set<string>();
+  const ask = (question: Omit<Question, 'models'>, choice: ModelChoice) =>
+    askModel(
+      requireLlm(),
+      {
+        ...question,
+        models: [choice.model, ...(choice.fallbackModels ?? []).filter((model) => model !== choice.model)],
+      },
+      unknownModels,
+    );
 
   const previews = async (executionId: string, files: ArtifactRef[]): Promise<FilePreview[]> =>
     Promise.all(
@@ -135,40 +148,55 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskRunActivities(deps.runs),
     ...createDeliveryActivities(deps.deliveries),
     ...createSlotActivities(),
-    /** Turns the task into a plan of steps. */
-    async plan(input: PlanInput): Promise<{ plan: Plan; usage: TokenUsage }> {
-      const prompt = planPrompt(input.task, await previews(input.executionId, input.files));
-      const answer = await ask(prompt, input.model, true);
-      let parsed: unknown;
-      try {
-        parsed = extractJson(answer.text);
-      } catch {
-        throw ApplicationFailure.retryable('The model did not answer with a JSON plan.', ErrorType.LLM_BAD_OUTPUT);
-      }
-      const checked = parsePlan(parsed);
-      if (!checked.ok) {
-        throw ApplicationFailure.retryable(
-          `The model's plan is not valid: ${checked.problems.join('; ')}`,
-          ErrorType.LLM_BAD_OUTPUT,
-        );
-      }
-      return { plan: checked.plan, usage: answer.usage };
+    /**
+     * Turns the task into a plan of steps, asked for as a structured output. An answer that is not
+     * a valid plan is asked for once more, with what is wrong with it, before the attempt fails.
+     */
+    async plan(input: PlanInput): Promise<{ plan: Plan } & ModelOutcome> {
+      const files = await previews(input.executionId, input.files);
+      const prompt = planPrompt(input.task, files);
+      const question = {
+        purpose: 'plan' as const,
+        schema: { name: 'plan', zod: planReplySchema },
+        shorter: () => planPrompt(input.task, files, { brief: true }),
+      };
+      const first = await ask({ ...question, prompt }, input);
+      let checked = readPlan(first.text);
+      if (checked.ok) return { plan: checked.plan, ...outcomeOf([first]) };
+      const second = await ask({ ...question, prompt: planRetryPrompt(prompt, first.text, checked.problems) }, input);
+      checked = readPlan(second.text);
+      if (checked.ok) return { plan: checked.plan, ...outcomeOf([first, second]) };
+      throw ApplicationFailure.retryable(
+        `The model's plan is not valid: ${checked.problems.join('; ')}`,
+        ErrorType.LLM_BAD_OUTPUT,
+      );
     },
 
-    /** Writes Python for one step, with earlier failed attempts and their errors as context. */
-    async generateCode(input: GenerateCodeInput): Promise<{ code: string; usage: TokenUsage }> {
-      const prompt = codePrompt({
+    /**
+     * Writes Python for one step, with earlier failed attempts and their errors as context; the
+     * answer streams into heartbeats for the live view.
+     */
+    async generateCode(input: GenerateCodeInput): Promise<{ code: string } & ModelOutcome> {
+      const codeInput = {
         task: input.task,
         plan: input.plan,
         step: input.step,
         files: await previews(input.executionId, input.files),
         previousAttempts: input.previousAttempts,
         hints: input.hints ?? [],
-      });
-      const answer = await ask(prompt, input.model);
+      };
+      const answer = await ask(
+        {
+          purpose: 'code',
+          prompt: codePrompt(codeInput),
+          shorter: () => codePrompt(codeInput, { brief: true }),
+          live: { stepId: input.step.id, phase: 'generating' },
+        },
+        input,
+      );
       const code = extractCode(answer.text);
       if (code === '') throw ApplicationFailure.retryable('The model answered without code.', ErrorType.LLM_BAD_OUTPUT);
-      return { code, usage: answer.usage };
+      return { code, ...outcomeOf([answer]) };
     },
 
     /** Refuses code that cannot run: syntax errors, forbidden imports, paths outside the workspace. */
@@ -247,14 +275,48 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Explains the results, or the final failure, to the person who asked. */
-    async analyze(input: AnalyzeInput): Promise<{ analysis: string; usage: TokenUsage }> {
-      const answer = await ask(analysisPrompt(input), input.model);
-      return { analysis: answer.text.trim(), usage: answer.usage };
+    async analyze(input: AnalyzeInput): Promise<{ analysis: string } & ModelOutcome> {
+      const answer = await ask(
+        {
+          purpose: 'analysis',
+          prompt: analysisPrompt(input),
+          shorter: () => analysisPrompt(input, { brief: true }),
+          live: { stepId: null, phase: 'analyzing' },
+        },
+        input,
+      );
+      return { analysis: answer.text.trim(), ...outcomeOf([answer]) };
     },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** A plan from the model's answer: the JSON in it, checked; or what is wrong with it. */
+function readPlan(text: string): { ok: true; plan: Plan } | { ok: false; problems: string[] } {
+  let parsed: unknown;
+  try {
+    parsed = extractJson(text);
+  } catch {
+    return { ok: false, problems: ['the answer holds no JSON object'] };
+  }
+  return parsePlan(parsed);
+}
+
+/** The usage, calls and notes of the answers one activity got. */
+function outcomeOf(answers: Array<{ usage: TokenUsage; calls: ModelCall[]; notes: string[] }>): ModelOutcome {
+  return {
+    usage: answers.reduce(
+      (sum, answer) => ({
+        prompt: sum.prompt + answer.calls.reduce((total, call) => total + call.prompt, 0),
+        completion: sum.completion + answer.calls.reduce((total, call) => total + call.completion, 0),
+      }),
+      { prompt: 0, completion: 0 },
+    ),
+    calls: answers.flatMap((answer) => answer.calls),
+    notes: answers.flatMap((answer) => answer.notes),
+  };
+}
 
 async function storeOutcome(
   store: ArtifactStore,

@@ -28,7 +28,7 @@ function changesSince(snapshot: ExecutionSnapshot, seq: number) {
 /**
  * GET /api/executions/:id/events: Server-Sent Events. One `update` per change (its id is the
  * snapshot's seq, so `Last-Event-ID` resumes without repeats), `output` events with what a running
- * sandbox step prints, a `stale` event whenever no worker can answer for the execution and again
+ * sandbox step prints, `token` events with what the model is writing (code, the analysis), a `stale` event whenever no worker can answer for the execution and again
  * when one can, and a final `end` event once the execution has ended. Readings come from the feed
  * that every stream of the execution shares.
  */
@@ -50,7 +50,8 @@ export async function streamEvents(
   res.write('retry: 1000\n\n');
   const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
   let seq = lastEventId;
-  let output = { key: '', chars: 0 };
+  /** Characters of each activity's output or text already sent, by step, phase and attempt. */
+  const sent = new Map<string, number>();
   let stale = false;
   let done = false;
 
@@ -68,19 +69,26 @@ export async function streamEvents(
       write(res, 'end', { id, status: snapshot.status, error: snapshot.error, result: snapshot.result }, seq);
       return true;
     }
-    if (live) {
-      const key = `${live.stepId}/${live.attempt}`;
-      if (key !== output.key) output = { key, chars: 0 };
-      const fresh = Math.min(live.stdoutChars - output.chars, live.tail.length);
-      if (fresh > 0)
-        write(res, 'output', { stepId: live.stepId, attempt: live.attempt, text: live.tail.slice(-fresh) });
-      output.chars = live.stdoutChars;
+    for (const entry of live) {
+      const key =
+        entry.kind === 'output'
+          ? `output/${entry.stepId}/${entry.attempt}`
+          : `text/${entry.stepId}/${entry.phase}/${entry.attempt}`;
+      const before = sent.get(key) ?? 0;
+      // The heartbeat carries the end of the text: what came before it and was not sent is skipped.
+      const fresh = Math.min(entry.chars - before, entry.tail.length);
+      if (fresh > 0) {
+        const text = entry.tail.slice(-fresh);
+        if (entry.kind === 'output') write(res, 'output', { stepId: entry.stepId, attempt: entry.attempt, text });
+        else write(res, 'token', { stepId: entry.stepId, phase: entry.phase, attempt: entry.attempt, text });
+      }
+      sent.set(key, Math.max(before, entry.chars));
     }
     return false;
   };
 
   try {
-    if (send({ snapshot: first, live: null })) return;
+    if (send({ snapshot: first, live: [] })) return;
     await new Promise<void>((resolve) => {
       const stop = feeds.watch(id, {
         reading: (reading) => {

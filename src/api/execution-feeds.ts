@@ -5,11 +5,14 @@ import type { ExecutionService, LiveOutput } from './execution-service';
 /** How often a watched execution is read; well under the 300 ms lag the docs state. */
 const POLL_MS = 150;
 
-/** One reading of a watched execution: its snapshot, and what its running sandbox step printed. */
+/** One reading of a watched execution: its snapshot, and what its running activities reported. */
 export interface Reading {
   snapshot: ExecutionSnapshot;
-  live: LiveOutput | null;
+  live: LiveOutput[];
 }
+
+/** The phases in which an activity may report live output or text. */
+const LIVE_PHASES = new Set(['planning', 'generating', 'executing', 'analyzing']);
 
 export interface Watcher {
   reading(reading: Reading): void;
@@ -72,9 +75,9 @@ class Feed {
         if (this.watchers.size === 0) break;
         const snapshot = await this.service.get(this.id);
         const live =
-          snapshot.progress.currentPhase === 'executing'
-            ? await this.service.liveOutput(this.id).catch(() => null)
-            : null;
+          LIVE_PHASES.has(snapshot.progress.currentPhase) && !snapshot.stale
+            ? await this.service.liveOutput(this.id).catch(() => [])
+            : [];
         this.latest = { snapshot, live };
         for (const watcher of [...this.watchers]) watcher.reading(this.latest);
         if (isTerminal(snapshot.status)) break;

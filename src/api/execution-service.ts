@@ -54,13 +54,16 @@ export interface ExecutionSummary {
   completedAt: string | null;
 }
 
-/** The tail of what a running sandbox step printed, as its activity reports it in heartbeats. */
-export interface LiveOutput {
-  stepId: string;
-  attempt: number;
-  stdoutChars: number;
-  tail: string;
-}
+/**
+ * What a running activity reported in its last heartbeat: the tail of a sandbox step's output, or
+ * of the text a model is writing (code, the analysis, the plan).
+ */
+export type LiveOutput =
+  | { kind: 'output'; stepId: string; attempt: number; chars: number; tail: string }
+  | { kind: 'text'; stepId: string | null; phase: string; attempt: number; chars: number; tail: string };
+
+/** The activities whose heartbeats carry live output or text. */
+const LIVE_ACTIVITIES = new Set(['executeCode', 'generateCode', 'analyze', 'plan']);
 
 interface Memo {
   parentId: string | null;
@@ -352,24 +355,39 @@ export class ExecutionService {
   }
 
   /**
-   * What the running sandbox step has printed so far, from the heartbeat details of the activity:
-   * null when no sandbox step is running.
+   * What the running activities (sandbox steps, model calls that stream) have reported so far, from
+   * their heartbeat details: one entry per activity that reported, none when nothing runs.
    */
-  async liveOutput(id: string): Promise<LiveOutput | null> {
+  async liveOutput(id: string): Promise<LiveOutput[]> {
     const description = await this.describe(id);
-    const pending = description.raw.pendingActivities?.find(
-      (activity) => activity.activityType?.name === 'executeCode',
-    );
-    const payload = pending?.heartbeatDetails?.payloads?.[0];
-    if (!payload) return null;
-    const details = this.client.options.loadedDataConverter.payloadConverter.fromPayload<Partial<LiveOutput>>(payload);
-    if (typeof details?.stdoutChars !== 'number' || typeof details.tail !== 'string') return null;
-    return {
-      stepId: String(details.stepId ?? ''),
-      attempt: Number(details.attempt ?? 0),
-      stdoutChars: details.stdoutChars,
-      tail: details.tail,
-    };
+    const converter = this.client.options.loadedDataConverter.payloadConverter;
+    const live: LiveOutput[] = [];
+    for (const activity of description.raw.pendingActivities ?? []) {
+      const type = activity.activityType?.name ?? '';
+      const payload = activity.heartbeatDetails?.payloads?.[0];
+      if (!LIVE_ACTIVITIES.has(type) || !payload) continue;
+      const details = converter.fromPayload<Record<string, unknown>>(payload);
+      if (typeof details?.tail !== 'string') continue;
+      if (details.kind === 'text' && typeof details.chars === 'number') {
+        live.push({
+          kind: 'text',
+          stepId: typeof details.stepId === 'string' ? details.stepId : null,
+          phase: String(details.phase ?? ''),
+          attempt: Number(details.attempt ?? 0),
+          chars: details.chars,
+          tail: details.tail,
+        });
+      } else if (typeof details.stdoutChars === 'number') {
+        live.push({
+          kind: 'output',
+          stepId: String(details.stepId ?? ''),
+          attempt: Number(details.attempt ?? 0),
+          chars: details.stdoutChars,
+          tail: details.tail,
+        });
+      }
+    }
+    return live;
   }
 
   private async update(id: string, send: () => Promise<ExecutionStatus>): Promise<ExecutionStatus> {

@@ -49,6 +49,8 @@ export const optionsSchema = z
     budgetUsd: z.number().positive().nullable().default(null),
     sandbox: z.enum(SANDBOX_KINDS).optional(),
     model: z.string().min(1).max(200).optional(),
+    /** A chain of models: the first is asked, the next ones in order when one cannot answer at all. */
+    models: z.array(z.string().min(1).max(200)).min(1).max(5).optional(),
     onExhausted: z.enum(['fail', 'ask']).default('fail'),
     repair: z.boolean().default(false),
     recovery: recoveryPolicySchema.optional(),
@@ -61,7 +63,11 @@ export const optionsSchema = z
     /** A webhook of this execution's own: its events go to `url`, signed with `secret` (made when absent). */
     notify: notifySchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((options) => !options.model || !options.models || options.models[0] === options.model, {
+    message: 'options.model, when given with options.models, must be the first of them',
+    path: ['models'],
+  });
 
 /** What a caller may say started an execution; `schedule` and `webhook` are the service's own. */
 const callerTrigger = z

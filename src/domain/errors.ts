@@ -18,6 +18,12 @@ export const ErrorType = {
   VALIDATION_ERROR: 'VALIDATION_ERROR',
   /** The model endpoint refused the request for good (bad key, unknown model, bad request). */
   LLM_ERROR: 'LLM_ERROR',
+  /** The model endpoint kept answering 429 (too many requests) until the retry policy gave up. */
+  LLM_RATE_LIMITED: 'LLM_RATE_LIMITED',
+  /** The model endpoint kept failing (5xx, unreachable, no answer in time) until the retry policy gave up. */
+  LLM_UNAVAILABLE: 'LLM_UNAVAILABLE',
+  /** The prompt did not fit the model's context, even shortened, and no other model could take it. */
+  LLM_CONTEXT_TOO_LONG: 'LLM_CONTEXT_TOO_LONG',
   /** The model's answer could not be used (not JSON, not a valid plan, no code). */
   LLM_BAD_OUTPUT: 'LLM_BAD_OUTPUT',
   /** A task needs a model and none is configured. */
@@ -49,7 +55,11 @@ export type RefusalType = (typeof RefusalType)[keyof typeof RefusalType];
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** Model-call failure types that Temporal's retry policy must not retry. */
-export const LLM_NON_RETRYABLE: readonly ErrorType[] = [ErrorType.LLM_ERROR, ErrorType.MODEL_NOT_CONFIGURED];
+export const LLM_NON_RETRYABLE: readonly ErrorType[] = [
+  ErrorType.LLM_ERROR,
+  ErrorType.LLM_CONTEXT_TOO_LONG,
+  ErrorType.MODEL_NOT_CONFIGURED,
+];
 
 /** Sandbox-run failure types that Temporal's retry policy must not retry. */
 export const SANDBOX_NON_RETRYABLE: readonly ErrorType[] = [ErrorType.ARTIFACT_MISSING, ErrorType.VALIDATION_ERROR];

@@ -13,6 +13,7 @@ import type {
   ExecutionResult,
   ExecutionSnapshot,
   MessageLevel,
+  ModelCall,
   Phase,
   Plan,
   ResourceUsage,
@@ -263,6 +264,38 @@ export class ExecutionRecord {
       this.seq++;
     }
     return recorded;
+  }
+
+  /**
+   * Counts what a model activity used, and puts each of its calls (model, tokens, latency, cost) and
+   * what it noted (a response format refused, a shorter prompt, another model) on the timeline.
+   */
+  addModelOutcome(outcome: { usage: TokenUsage; calls?: ModelCall[]; notes?: string[] }, stepId: string | null): void {
+    this.addTokens(outcome.usage);
+    const { prices, fallbackPrices } = this.input.options;
+    for (const call of outcome.calls ?? []) {
+      const cost = costUsd(fallbackPrices?.[call.model] ?? prices, call, 0);
+      this.addEvent(
+        'step',
+        'MODEL_CALL',
+        `${call.purpose} by ${call.model}: ${call.prompt} + ${call.completion} tokens in ${call.latencyMs} ms`,
+        stepId,
+        {
+          purpose: call.purpose,
+          model: call.model,
+          promptTokens: call.prompt,
+          completionTokens: call.completion,
+          latencyMs: call.latencyMs,
+          costUsd: cost,
+          ...(call.format ? { format: call.format } : {}),
+          ...(call.estimated ? { estimated: true } : {}),
+        },
+      );
+    }
+    for (const note of outcome.notes ?? []) {
+      this.addEvent('step', 'MODEL_FALLBACK', note, stepId);
+      this.log('warning', note, stepId);
+    }
   }
 
   addTokens(usage: TokenUsage): void {

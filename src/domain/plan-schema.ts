@@ -48,6 +48,29 @@ export const planStepSchema = z.object({
 
 export const planSchema = z.object({ steps: z.array(planStepSchema).min(1).max(20) });
 
+/**
+ * What the model is asked to answer when planning, as the JSON schema of a structured output:
+ * every field required and nothing else allowed, as strict schemas must be. Its answer is then
+ * checked against `planSchema` and the graph rules like any other plan.
+ */
+export const planReplySchema = z
+  .object({
+    steps: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(STEP_ID),
+            title: z.string(),
+            description: z.string(),
+            dependsOn: z.array(z.string()),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(20),
+  })
+  .strict();
+
 /** Parses and checks a plan from untrusted JSON: the plan, or the list of what is wrong. */
 export function parsePlan(value: unknown): { ok: true; plan: Plan } | { ok: false; problems: string[] } {
   const parsed = planSchema.safeParse(value);

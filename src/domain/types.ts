@@ -60,6 +60,10 @@ export interface ExecutionOptions {
   /** How failed attempts are answered, per error code (defaults: regenerate). */
   recovery?: RecoveryPolicy;
   prices: Prices;
+  /** Models asked in order when `model` cannot answer at all (`options.models` after its first). */
+  fallbackModels?: string[];
+  /** The prices of the fallback models, for the cost of each of their calls. */
+  fallbackPrices?: Record<string, Prices>;
 }
 
 /** The workflow's argument. Uploaded files are already in the artifact store. */
@@ -147,6 +151,19 @@ export interface Checkpoint {
 export interface TokenUsage {
   prompt: number;
   completion: number;
+}
+
+/** One answered call to the model, as the timeline shows it. */
+export interface ModelCall {
+  purpose: 'plan' | 'code' | 'analysis';
+  model: string;
+  prompt: number;
+  completion: number;
+  latencyMs: number;
+  /** How JSON was asked for, on calls that wanted JSON. */
+  format?: 'json_schema' | 'json_object' | 'text';
+  /** The endpoint gave no token counts: they are estimated from characters. */
+  estimated?: true;
 }
 
 /** Python's exception, as the sandbox reports it. */

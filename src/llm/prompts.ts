@@ -1,11 +1,13 @@
 import type { Plan, PlanStep } from '../domain/types';
 import { clip } from '../domain/clip';
 
-/** What the model is shown of an uploaded file. */
+/** What the model is shown of an uploaded file: its profile where the sandbox made one, else its first lines. */
 export interface FilePreview {
   name: string;
   size: number;
   preview: string;
+  /** The file's profile as text (format, shape, columns with types, missing values, examples). */
+  profile?: string;
 }
 
 /** A failed earlier attempt, shown to the model so it can fix the code. */
@@ -21,15 +23,31 @@ export interface Prompt {
 
 const MAX_ERROR_CHARS = 4000;
 const MAX_OUTPUT_CHARS = 6000;
+/** A brief prompt, for a model whose context the full one does not fit: each part cut to these. */
+const BRIEF_FILE_CHARS = 600;
+const BRIEF_CODE_CHARS = 2000;
+const BRIEF_ERROR_CHARS = 800;
+const BRIEF_OUTPUT_CHARS = 1500;
 
-function describeFiles(files: FilePreview[]): string {
+function describeFiles(files: FilePreview[], brief = false): string {
   if (files.length === 0) return 'No data files were given.';
   return files
-    .map((file) => `File "${file.name}" (${file.size} bytes), first lines:\n${file.preview || '(binary or empty)'}`)
+    .map((file) => {
+      const text = file.profile
+        ? `File "${file.name}" (${file.size} bytes), profiled:\n${file.profile}`
+        : `File "${file.name}" (${file.size} bytes), first lines:\n${file.preview || '(binary or empty)'}`;
+      return brief ? clip(text, BRIEF_FILE_CHARS) : text;
+    })
     .join('\n\n');
 }
 
-export function planPrompt(task: string, files: FilePreview[]): Prompt {
+/** Options shared by the prompts. */
+export interface PromptOptions {
+  /** The shorter form: less of each file, of the output, and only the last failed attempt, cut. */
+  brief?: boolean;
+}
+
+export function planPrompt(task: string, files: FilePreview[], options: PromptOptions = {}): Prompt {
   return {
     system: [
       'You plan data-analysis jobs that will be carried out by Python code in a sandbox.',
@@ -37,7 +55,20 @@ export function planPrompt(task: string, files: FilePreview[]): Prompt {
       '{"steps": [{"id": "load", "title": "…", "description": "…", "dependsOn": []}]}.',
       'Ids are short, lowercase, unique. Use a single step unless the job really has separate parts.',
     ].join('\n'),
-    user: `Task:\n${task}\n\nData files (in the working directory):\n${describeFiles(files)}`,
+    user: `Task:\n${task}\n\nData files (in the working directory):\n${describeFiles(files, options.brief)}`,
+  };
+}
+
+/** The plan prompt again, after an answer that was not a valid plan: the problems, to fix them. */
+export function planRetryPrompt(prompt: Prompt, answer: string, problems: string[]): Prompt {
+  return {
+    system: prompt.system,
+    user: [
+      prompt.user,
+      `Your previous answer was:\n${clip(answer, MAX_ERROR_CHARS)}`,
+      `It is not a valid plan:\n${problems.map((problem) => `- ${problem}`).join('\n')}`,
+      'Answer again with the whole plan as one JSON object.',
+    ].join('\n\n'),
   };
 }
 
@@ -50,10 +81,13 @@ export interface CodePromptInput {
   hints?: string[];
 }
 
-export function codePrompt(input: CodePromptInput): Prompt {
-  const attempts = input.previousAttempts.map(
+export function codePrompt(input: CodePromptInput, options: PromptOptions = {}): Prompt {
+  const { brief = false } = options;
+  const shown = brief ? input.previousAttempts.slice(-1) : input.previousAttempts;
+  const first = input.previousAttempts.length - shown.length;
+  const attempts = shown.map(
     (attempt, index) =>
-      `Attempt ${index + 1} failed.\nCode:\n\`\`\`python\n${attempt.code}\n\`\`\`\nError:\n${clip(attempt.error, MAX_ERROR_CHARS)}`,
+      `Attempt ${first + index + 1} failed.\nCode:\n\`\`\`python\n${brief ? clip(attempt.code, BRIEF_CODE_CHARS) : attempt.code}\n\`\`\`\nError:\n${clip(attempt.error, brief ? BRIEF_ERROR_CHARS : MAX_ERROR_CHARS)}`,
   );
   return {
     system: [
@@ -69,7 +103,7 @@ export function codePrompt(input: CodePromptInput): Prompt {
       input.task ? `Task:\n${input.task}` : null,
       `Plan:\n${input.plan.steps.map((step) => `- ${step.id}: ${step.title}`).join('\n')}`,
       `Write the code for step "${input.step.id}": ${input.step.title}\n${input.step.description}`,
-      `Data files:\n${describeFiles(input.files)}`,
+      `Data files:\n${describeFiles(input.files, brief)}`,
       attempts.length > 0
         ? `${attempts.join('\n\n')}\n\nFix the problem and answer with the whole program again.`
         : null,
@@ -92,8 +126,10 @@ export interface AnalysisPromptInput {
   error: string | null;
 }
 
-export function analysisPrompt(input: AnalysisPromptInput): Prompt {
+export function analysisPrompt(input: AnalysisPromptInput, options: PromptOptions = {}): Prompt {
   const succeeded = input.outcome === 'succeeded';
+  const outputChars = options.brief ? BRIEF_OUTPUT_CHARS : MAX_OUTPUT_CHARS;
+  const errorChars = options.brief ? BRIEF_ERROR_CHARS : MAX_ERROR_CHARS;
   return {
     system: succeeded
       ? 'You explain the results of a data analysis to the person who asked for it: answer their question directly, with the key numbers, in a few short paragraphs.'
@@ -101,10 +137,10 @@ export function analysisPrompt(input: AnalysisPromptInput): Prompt {
     user: [
       `Task:\n${input.task}`,
       `Plan:\n${input.plan.steps.map((step) => `- ${step.title}`).join('\n')}`,
-      `Output of the code:\n${clip(input.stdout, MAX_OUTPUT_CHARS) || '(none)'}`,
-      input.results.length > 0 ? `Values:\n${clip(input.results.join('\n'), MAX_OUTPUT_CHARS)}` : null,
+      `Output of the code:\n${clip(input.stdout, outputChars) || '(none)'}`,
+      input.results.length > 0 ? `Values:\n${clip(input.results.join('\n'), outputChars)}` : null,
       input.files.length > 0 ? `Files written: ${input.files.join(', ')}` : null,
-      input.error ? `Last error:\n${clip(input.error, MAX_ERROR_CHARS)}` : null,
+      input.error ? `Last error:\n${clip(input.error, errorChars)}` : null,
     ]
       .filter((part): part is string => part !== null)
       .join('\n\n'),

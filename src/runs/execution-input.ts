@@ -92,7 +92,8 @@ export function executionInputFrom(config: Config, submission: Submission, id: s
       );
     }
   }
-  const model = options.model ?? config.llm.model;
+  const model = options.model ?? options.models?.[0] ?? config.llm.model;
+  const fallbackModels = [...new Set(options.models ?? [])].filter((other) => other !== model);
   const executionOptions: ExecutionOptions = {
     maxAttempts: options.maxAttempts,
     timeoutMs: options.timeoutMs,
@@ -106,6 +107,17 @@ export function executionInputFrom(config: Config, submission: Submission, id: s
     inputTimeoutMs: options.inputTimeoutMs,
     ...(options.recovery ? { recovery: options.recovery } : {}),
     prices: pricesFor(model, config.prices.models, config.prices.sandboxPerSecond),
+    ...(fallbackModels.length > 0
+      ? {
+          fallbackModels,
+          fallbackPrices: Object.fromEntries(
+            fallbackModels.map((other) => [
+              other,
+              pricesFor(other, config.prices.models, config.prices.sandboxPerSecond),
+            ]),
+          ),
+        }
+      : {}),
   };
   const kind: TaskKind = submission.code !== null ? 'code' : plan !== null ? 'plan' : 'task';
   return {

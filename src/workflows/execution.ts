@@ -65,8 +65,9 @@ export class Execution {
       task: input.task,
       files: input.files,
       model: input.options.model,
+      fallbackModels: input.options.fallbackModels,
     });
-    record.addTokens(answer.usage);
+    record.addModelOutcome(answer, null);
     record.addEvent('step', 'TASK_COMPLETED', `planned ${answer.plan.steps.length} step(s)`, null);
     return { plan: answer.plan, prevalidated: null };
   }
@@ -97,8 +98,9 @@ export class Execution {
         files: outputs.files.map((file) => file.name),
         error: null,
         model: input.options.model,
+        fallbackModels: input.options.fallbackModels,
       });
-      record.addTokens(answer.usage);
+      record.addModelOutcome(answer, null);
       analysis = answer.analysis;
     }
     await control.gate();
@@ -122,8 +124,9 @@ export class Execution {
         files: [],
         error: failure.message,
         model: input.options.model,
+        fallbackModels: input.options.fallbackModels,
       });
-      record.addTokens(answer.usage);
+      record.addModelOutcome(answer, null);
       message = answer.analysis;
     }
     await control.gate();

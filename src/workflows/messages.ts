@@ -85,6 +85,20 @@ export interface LiveOutput {
   sandboxId?: string;
 }
 
+/**
+ * What a model call that streams its answer reports in its activity heartbeats: the end of the
+ * text so far, for the live view of the step (null while planning) and phase.
+ */
+export interface LiveText {
+  kind: 'text';
+  stepId: string | null;
+  phase: 'planning' | 'generating' | 'analyzing';
+  /** The activity's attempt: a retried call starts its text again. */
+  attempt: number;
+  chars: number;
+  tail: string;
+}
+
 /** The custom search attributes the Temporal server must know, with their types. */
 export const SEARCH_ATTRIBUTES = {
   ExecutionState: 'Keyword',

@@ -346,8 +346,9 @@ export class StepRunner {
       previousAttempts,
       hints,
       model,
+      fallbackModels: input.options.fallbackModels,
     });
-    record.addTokens(generated.usage);
+    record.addModelOutcome(generated, step.id);
     return generated.code;
   }
 

@@ -17,6 +17,7 @@ describe('model endpoint failures', () => {
     expect(done.status).toBe('failed');
     expect(done.error?.code).toBe('LLM_ERROR');
     expect(done.error?.message).toContain('401');
+    expect(done.error?.message).toContain('set OPENAI_API_KEY');
     expect(harness.fake.requests).toHaveLength(1);
   });
 
@@ -42,7 +43,8 @@ describe('model endpoint failures', () => {
   });
 
   test('a plan that is never valid fails with LLM_BAD_OUTPUT once the retry policy gives up', async () => {
-    // The LLM activity's policy allows five attempts (src/workflows/activity-options.ts).
+    // The LLM activity's policy allows five attempts (src/workflows/activity-options.ts); each asks
+    // twice, the second time with what was wrong with the first answer.
     const invalid: Reply[] = [
       { purpose: 'plan', content: 'I would rather not answer in JSON.' },
       { purpose: 'plan', content: '{"steps": []}' },
@@ -50,11 +52,11 @@ describe('model endpoint failures', () => {
       { purpose: 'plan', content: 'still no plan' },
       { purpose: 'plan', content: '{"plan": "none"}' },
     ];
-    harness.fake.script(...invalid);
+    harness.fake.script(...invalid, ...invalid);
     const done = await run({ task: 'Plan badly.' });
     expect(done.status).toBe('failed');
     expect(done.error?.code).toBe('LLM_BAD_OUTPUT');
-    expect(harness.fake.count('plan')).toBe(5);
+    expect(harness.fake.count('plan')).toBe(10);
     expect(harness.fake.count('code')).toBe(0);
   });
 });
