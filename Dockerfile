@@ -38,6 +38,7 @@ RUN apt-get update \
         python3-numpy \
         python3-matplotlib \
         python3-seccomp \
+        python3-openpyxl \
     && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production \

@@ -145,6 +145,31 @@ const RECORDINGS: Recording[] = [
     check: expectAttempts('succeeded'),
   },
   {
+    // The files profiled in the sandbox first; a model the endpoint does not serve hands over to the
+    // next of the chain; the plan asked again after an invalid answer; code and analysis streamed.
+    name: 'profiled-chain',
+    expected: 'succeeded',
+    drive: async ({ fake, submit }) => {
+      fake.script(
+        { purpose: 'plan', status: 404, message: 'The model `gone-model` does not exist', code: 'model_not_found' },
+        { purpose: 'plan', content: '{"steps": []}' },
+        answer.plan(),
+        answer.code(TOTAL_CODE),
+        answer.analysis('Total revenue is 835.'),
+      );
+      return submit('profiled-chain', {
+        task: 'What is the total revenue?',
+        files: [salesFile],
+        options: { models: ['gone-model', 'fake-model'] },
+      });
+    },
+    check: (snapshot) => {
+      if (snapshot.dataProfile?.files[0]?.format !== 'csv') return 'the file was not profiled as CSV';
+      const calls = snapshot.timeline.filter((event) => event.event === 'MODEL_CALL').length;
+      return calls === 4 ? expectAttempts('succeeded')(snapshot) : `${calls} model calls on the timeline, not 4`;
+    },
+  },
+  {
     name: 'code-retry',
     expected: 'succeeded',
     drive: async ({ fake, submit }) => {

@@ -21,8 +21,10 @@ if [ -x /usr/bin/python3 ]; then
   fi
   # Compiles the sandbox's seccomp filter; without it sandboxes run unfiltered, with a warning.
   /usr/bin/python3 -c 'import seccomp' 2>/dev/null || missing+=(python3-seccomp)
+  # Lets the sandbox read Excel workbooks (data profiles and generated code alike).
+  /usr/bin/python3 -c 'import openpyxl' 2>/dev/null || missing+=(python3-openpyxl)
 else
-  missing+=(python3-numpy python3-pandas python3-matplotlib python3-seccomp)
+  missing+=(python3-numpy python3-pandas python3-matplotlib python3-seccomp python3-openpyxl)
 fi
 # PostgreSQL for the service's database when DATABASE_URL is set (tests start one of their own), and a
 # compiler for better-sqlite3, which npm builds from source where no prebuilt binary can be fetched.

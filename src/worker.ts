@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { CodeValidator } from './activities/code-validator';
+import { SandboxModules } from './activities/sandbox-modules';
 import { loadConfig, type Config } from './config';
 import { openDatabase, type ServiceDatabase } from './db/database';
 import { SubscriptionStore } from './db/subscriptions';
@@ -61,6 +62,7 @@ export async function createExecutionWorker(
     sandboxes,
     store,
     validator: new CodeValidator(config.sandbox.pythonPath),
+    modules: new SandboxModules(sandboxes, workRoot, (message) => console.warn(`worker: ${message}`)),
     workRoot,
     runs: { tasks: new TaskStore(database.db), store, config, subscriptions },
     deliveries: { subscriptions, allowPrivate: config.webhooks.allowPrivate },
@@ -84,6 +86,8 @@ export async function createExecutionWorker(
   // Only now, so that their CPU does not delay the first poll; a pool that cannot start says so itself.
   deps.validator.warmUp();
   for (const sandbox of Object.values(sandboxes)) void sandbox.warmUp?.().catch(() => undefined);
+  // The local sandbox's modules are listed now (remote ones when first needed: each listing costs a sandbox).
+  if (sandboxes.local) void deps.modules?.get('local');
   return {
     worker,
     close: async () => {

@@ -33,4 +33,19 @@ describe('code validator', () => {
     expect(deep).toEqual({ ok: false, problems: [expect.stringMatching(/^SyntaxError: .*\(line 1\)$/)] });
     expect((await validator.validate('print(1)')).ok).toBe(true);
   });
+
+  test('with the modules a sandbox has, names an import of one it lacks and what it has instead', async () => {
+    const installed = { name: 'test-sandbox', all: ['json', 'os', 'pandas', 'numpy'], thirdParty: ['numpy', 'pandas'] };
+    const report = await validator.validate(
+      'import json, sklearn\nfrom pandas import DataFrame\nfrom statsmodels.api import OLS\nimport ml\nfrom . import local',
+      installed,
+    );
+    expect(report.problems).toEqual([
+      "line 1: there is no module sklearn in the sandbox's Python; besides the standard library it has numpy, pandas",
+      "line 3: there is no module statsmodels in the sandbox's Python; besides the standard library it has numpy, pandas",
+    ]);
+    // The set is sent once and kept by name; without a set, nothing is checked against one.
+    expect((await validator.validate('import pandas', installed)).ok).toBe(true);
+    expect((await validator.validate('import sklearn')).ok).toBe(true);
+  });
 });

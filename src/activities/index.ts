@@ -32,7 +32,9 @@ import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-s
 import type { LiveOutput } from '../workflows/messages';
 import type { CodeValidator, ValidationReport } from './code-validator';
 import { createDeliveryActivities, type DeliveryDeps } from './deliveries';
+import { createProfileActivities, profileTexts } from './data-profile';
 import { askModel, type Question } from './model-calls';
+import { SandboxModules } from './sandbox-modules';
 import { createSlotActivities } from './slots';
 import { createTaskRunActivities, type TaskRunDeps } from './task-runs';
 
@@ -43,6 +45,8 @@ export interface ActivityDeps {
   store: ArtifactStore;
   /** Parses (never runs) generated code with the host's python. */
   validator: CodeValidator;
+  /** What each sandbox's Python has installed, for the validator (made here when not given). */
+  modules?: SandboxModules;
   /** Host folder for per-run scratch space. */
   workRoot: string;
   /** The service's database and settings, for runs that resolve a named task (schedules). */
@@ -79,6 +83,8 @@ export interface PlanInput extends ModelChoice {
   executionId: string;
   task: string;
   files: ArtifactRef[];
+  /** The profile of the uploaded files, when the sandbox made one: what the prompt quotes of them. */
+  profile?: ArtifactRef;
 }
 
 export interface GenerateCodeInput extends ModelChoice {
@@ -87,6 +93,7 @@ export interface GenerateCodeInput extends ModelChoice {
   plan: Plan;
   step: PlanStep;
   files: ArtifactRef[];
+  profile?: ArtifactRef;
   previousAttempts: PreviousAttempt[];
   /** A person's hints, newest last. */
   hints?: string[];
@@ -116,6 +123,7 @@ export interface AnalyzeInput extends ModelChoice {
 /** Builds the activities with their dependencies. */
 export function createActivities(deps: ActivityDeps) {
   const { validator } = deps;
+  const modules = deps.modules ?? new SandboxModules(deps.sandboxes, deps.workRoot);
   const requireLlm = (): LlmClient => {
     if (deps.llm) return deps.llm;
     throw ApplicationFailure.nonRetryable(
@@ -135,25 +143,32 @@ export function createActivities(deps: ActivityDeps) {
       unknownModels,
     );
 
-  const previews = async (executionId: string, files: ArtifactRef[]): Promise<FilePreview[]> =>
-    Promise.all(
-      files.map(async (file) => ({
-        name: file.name,
-        size: file.size,
-        preview: await previewOf(deps.store, executionId, file),
-      })),
+  const previews = async (executionId: string, files: ArtifactRef[], profile?: ArtifactRef): Promise<FilePreview[]> => {
+    const profiled = await profileTexts(deps.store, executionId, profile);
+    return Promise.all(
+      files.map(async (file) => {
+        const text = profiled.get(file.name);
+        return {
+          name: file.name,
+          size: file.size,
+          preview: text === undefined ? await previewOf(deps.store, executionId, file) : '',
+          ...(text === undefined ? {} : { profile: text }),
+        };
+      }),
     );
+  };
 
   return {
     ...createTaskRunActivities(deps.runs),
     ...createDeliveryActivities(deps.deliveries),
     ...createSlotActivities(),
+    ...createProfileActivities(deps),
     /**
      * Turns the task into a plan of steps, asked for as a structured output. An answer that is not
      * a valid plan is asked for once more, with what is wrong with it, before the attempt fails.
      */
     async plan(input: PlanInput): Promise<{ plan: Plan } & ModelOutcome> {
-      const files = await previews(input.executionId, input.files);
+      const files = await previews(input.executionId, input.files, input.profile);
       const prompt = planPrompt(input.task, files);
       const question = {
         purpose: 'plan' as const,
@@ -181,7 +196,7 @@ export function createActivities(deps: ActivityDeps) {
         task: input.task,
         plan: input.plan,
         step: input.step,
-        files: await previews(input.executionId, input.files),
+        files: await previews(input.executionId, input.files, input.profile),
         previousAttempts: input.previousAttempts,
         hints: input.hints ?? [],
       };
@@ -199,9 +214,13 @@ export function createActivities(deps: ActivityDeps) {
       return { code, ...outcomeOf([answer]) };
     },
 
-    /** Refuses code that cannot run: syntax errors, forbidden imports, paths outside the workspace. */
-    async validateCode(input: { code: string }): Promise<ValidationReport> {
-      return validator.validate(input.code);
+    /**
+     * Refuses code that cannot run: syntax errors, forbidden imports, imports of modules the
+     * sandbox does not have, paths outside the workspace.
+     */
+    async validateCode(input: { code: string; sandbox?: SandboxKind }): Promise<ValidationReport> {
+      const installed = input.sandbox === undefined ? null : await modules.get(input.sandbox);
+      return validator.validate(input.code, installed ?? undefined);
     },
 
     /** Runs code in a sandbox; a Python error is a result, not a thrown failure. */

@@ -213,7 +213,9 @@ export class ExecutionService {
     const description = await this.describe(id);
     if (description.status.name === 'COMPLETED') {
       this.recent.forget(id);
-      return (await handle.result()) as ExecutionSnapshot;
+      const result = (await handle.result()) as ExecutionSnapshot;
+      // Executions that ended before data profiles existed have none.
+      return { ...result, dataProfile: result.dataProfile ?? null };
     }
     if (description.status.name !== 'RUNNING') {
       this.recent.forget(id);
@@ -598,6 +600,7 @@ function fallbackSnapshot(id: string, description: WorkflowExecutionDescription)
     id,
     parentId: memo.parentId ?? null,
     options: null,
+    dataProfile: null,
     inputs: [],
     seq: 0,
     status,

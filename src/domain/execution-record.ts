@@ -1,4 +1,5 @@
 import { clip } from './clip';
+import type { DataProfile } from './data-profile';
 import { DEFAULT_TENANT } from './tenancy';
 import { can, EVENT_RECORDS, transition, type ExecutionEvent } from './execution-machine';
 import { costUsd } from './pricing';
@@ -70,6 +71,7 @@ export class ExecutionRecord {
   private readonly checkpointList: Checkpoint[] = [];
   private seq = 0;
   private plan: Plan | null = null;
+  private dataProfile: DataProfile | null = null;
   private phase: Phase = 'queued';
   private currentStep: string | null = null;
   private startedAt: Date | null = null;
@@ -159,6 +161,11 @@ export class ExecutionRecord {
     if (this.phase === phase && this.currentStep === stepId) return;
     this.phase = phase;
     this.currentStep = stepId;
+    this.seq++;
+  }
+
+  setDataProfile(profile: DataProfile): void {
+    this.dataProfile = profile;
     this.seq++;
   }
 
@@ -411,6 +418,7 @@ export class ExecutionRecord {
       scheduleId: this.input.scheduled?.scheduleId ?? null,
       options: this.input.options,
       inputs: this.input.files,
+      dataProfile: this.dataProfile,
       seq: this.seq,
       status: this.status,
       task: this.input.task,

@@ -1,3 +1,4 @@
+import type { DataProfile } from './data-profile';
 import type { ErrorType } from './errors';
 import type { RecoveryPolicy } from './recovery';
 import type { SandboxKind } from './sandbox-kinds';
@@ -265,7 +266,8 @@ export interface ExecutionMessage {
   stepId: string | null;
 }
 
-export type Phase = 'queued' | 'planning' | 'generating' | 'validating' | 'executing' | 'analyzing' | 'done';
+export type Phase =
+  'queued' | 'profiling' | 'planning' | 'generating' | 'validating' | 'executing' | 'analyzing' | 'done';
 
 export interface Progress {
   percentage: number;
@@ -338,6 +340,8 @@ export interface ExecutionSnapshot {
   stale?: true;
   /** The uploaded files. */
   inputs: ArtifactRef[];
+  /** What the sandbox found in the uploaded files (format, shape, column types), once profiled. */
+  dataProfile: DataProfile | null;
   /** Grows with every change; timeline events and messages carry the value it had when they were added. */
   seq: number;
   status: ExecutionStatus;

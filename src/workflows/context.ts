@@ -1,6 +1,6 @@
 import type { Activities } from '../activities';
 import type { ExecutionRecord } from '../domain/execution-record';
-import type { ExecutionInput } from '../domain/types';
+import type { ArtifactRef, ExecutionInput } from '../domain/types';
 import type { Control } from './control';
 import type { Notifier } from './notifier';
 
@@ -26,7 +26,9 @@ export interface ExecutionContext {
   features: Features;
   llm: Pick<Activities, 'plan' | 'generateCode' | 'analyze'>;
   checks: Pick<Activities, 'validateCode'>;
-  sandbox: Pick<Activities, 'executeCode'>;
+  sandbox: Pick<Activities, 'executeCode' | 'profileFiles'>;
+  /** The profile of the uploaded files, once the sandbox made one: the prompts quote it. */
+  profile?: ArtifactRef;
   /** Set once the execution asked its tenant's slots workflow for a slot: it gives it back at the end. */
   slotRequested?: boolean;
 }

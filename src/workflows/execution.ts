@@ -1,6 +1,8 @@
+import { isCancellation, patched } from '@temporalio/workflow';
 import { retryCanSucceed } from '../domain/errors';
 import type { Plan, PlanStep } from '../domain/types';
 import type { ExecutionContext } from './context';
+import { describeFailure } from './failures';
 import { StepRunner, type Prevalidated, type StepFailure } from './step-runner';
 
 const CODE_STEP: PlanStep = { id: 'main', title: 'Run the given code', description: '', dependsOn: [] };
@@ -47,15 +49,19 @@ export class Execution {
   /** The plan to run, and the given code's check when it was made while starting. */
   private async prepare(): Promise<{ plan: Plan; prevalidated: Prevalidated | null }> {
     const { record, input, control, features, llm, checks } = this.ctx;
-    if (input.plan !== null) return { plan: input.plan, prevalidated: null };
+    if (input.plan !== null) {
+      await this.profile();
+      return { plan: input.plan, prevalidated: null };
+    }
     if (input.code !== null || input.task === null) {
       if (!features.core2 || input.code === null) return { plan: { steps: [CODE_STEP] }, prevalidated: null };
       // Given code is checked while the execution is starting: refused code never makes it `running`.
       await control.gate();
       record.setPhase('validating', CODE_STEP.id);
-      const report = await checks.validateCode({ code: input.code });
+      const report = await checks.validateCode({ code: input.code, sandbox: input.options.sandbox });
       return { plan: { steps: [CODE_STEP] }, prevalidated: { code: input.code, report } };
     }
+    await this.profile();
     await control.gate();
     await control.withinBudget('a model call', null);
     record.setPhase('planning', null);
@@ -64,12 +70,47 @@ export class Execution {
       executionId: input.executionId,
       task: input.task,
       files: input.files,
+      ...(this.ctx.profile ? { profile: this.ctx.profile } : {}),
       model: input.options.model,
       fallbackModels: input.options.fallbackModels,
     });
     record.addModelOutcome(answer, null);
     record.addEvent('step', 'TASK_COMPLETED', `planned ${answer.plan.steps.length} step(s)`, null);
     return { plan: answer.plan, prevalidated: null };
+  }
+
+  /**
+   * Profiles the uploaded files in the sandbox before the model first sees them, so that the
+   * prompts quote their real formats and column types. Without a profile (the sandbox failed, or
+   * an execution from before profiles) the prompts show the files' first lines.
+   */
+  private async profile(): Promise<void> {
+    const { record, input, control, sandbox } = this.ctx;
+    if (input.task === null || input.files.length === 0 || !input.modelAvailable) return;
+    if (!patched('data-profile')) return;
+    await control.gate();
+    record.setPhase('profiling', null);
+    record.addEvent('step', 'TASK_STARTED', 'profiling the data files', null);
+    try {
+      const profile = await sandbox.profileFiles({
+        executionId: input.executionId,
+        files: input.files,
+        sandbox: input.options.sandbox,
+      });
+      record.setDataProfile(profile);
+      if (profile.artifact) this.ctx.profile = profile.artifact;
+      const unread = profile.files.filter((file) => file.error !== undefined).map((file) => file.name);
+      record.addEvent('step', 'TASK_COMPLETED', `profiled ${profile.files.length} file(s)`, null, { unread });
+      for (const file of profile.files) {
+        if (file.error !== undefined) record.log('warning', `${file.name} could not be read: ${file.error}`);
+      }
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      record.log(
+        'warning',
+        `the data files could not be profiled (${describeFailure(error)}); the model sees their first lines instead`,
+      );
+    }
   }
 
   private canAnalyze(): boolean {

@@ -347,6 +347,7 @@ export class StepRunner {
       hints,
       model,
       fallbackModels: input.options.fallbackModels,
+      ...(this.ctx.profile ? { profile: this.ctx.profile } : {}),
     });
     record.addModelOutcome(generated, step.id);
     return generated.code;
@@ -373,7 +374,7 @@ export class StepRunner {
     } else {
       await control.gate();
       record.setPhase('validating', stepId);
-      report = await checks.validateCode({ code });
+      report = await checks.validateCode({ code, sandbox: this.ctx.input.options.sandbox });
     }
     if (!report.ok) {
       const failed = validationFailure(report.problems);

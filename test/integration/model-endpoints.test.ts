@@ -230,3 +230,30 @@ describe('model endpoints that behave differently', () => {
     expect(done.result?.analysis).toBe(analysis);
   });
 });
+
+describe('imports checked against the sandbox', () => {
+  const harness = useHarness();
+
+  test("an import of a module the sandbox's Python lacks is refused before it runs, and the model is told what there is", async () => {
+    harness.fake.script(
+      answer.plan(),
+      answer.code('import tensorflow as tf\nprint(tf.__version__)'),
+      answer.code("print('without tensorflow')"),
+      answer.analysis('It ran without it.'),
+    );
+    const response = await harness.request('POST', '/api/executions', { task: 'Use tensorflow.' });
+    const done = await harness.waitForEnd(response.body.id);
+    expect(done.status).toBe('succeeded');
+    const [refused, fixed] = done.steps[0].attempts;
+    expect(refused).toMatchObject({ status: 'failed', error: { code: 'VALIDATION_ERROR' } });
+    expect(JSON.stringify(refused.error)).toContain("there is no module tensorflow in the sandbox's Python");
+    expect(fixed.stdout).toBe('without tensorflow\n');
+    // No sandbox run for the refused code: only the second attempt used the sandbox.
+    expect(done.resourceUsage.map((usage) => usage.attempt)).toEqual([2]);
+    const again = harness.fake.requests.filter((request) => request.purpose === 'code')[1];
+    expect(again.user).toMatch(
+      /there is no module tensorflow in the sandbox's Python; besides the standard library it has [^\n]*\bpandas\b/,
+    );
+    expect(again.user).toMatch(/\bmatplotlib\b/);
+  });
+});
