@@ -77,6 +77,8 @@ export class FakeModel {
   private server: http.Server | null = null;
   url = '';
 
+  /** For each streamed answer, in order: when its first piece of text was written to the socket. */
+  readonly firstPieceAt: number[] = [];
   private standing: ((request: RecordedRequest) => Reply) | null = null;
   private latencyMs = 0;
   private behaviour: EndpointBehaviour = { ...DEFAULT_BEHAVIOUR };
@@ -226,6 +228,7 @@ export class FakeModel {
     for (let at = 0; at < content.length; at += streamPieceChars) {
       if (streamPieceDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, streamPieceDelayMs));
       if (res.destroyed) return;
+      if (at === 0) this.firstPieceAt.push(Date.now());
       res.write(event({ content: content.slice(at, at + streamPieceChars) }, null));
     }
     res.write(event({}, 'stop'));
