@@ -213,9 +213,17 @@ export class ExecutionService {
     const description = await this.describe(id);
     if (description.status.name === 'COMPLETED') {
       this.recent.forget(id);
-      const result = (await handle.result()) as ExecutionSnapshot;
-      // Executions that ended before data profiles existed have none.
-      return { ...result, dataProfile: result.dataProfile ?? null };
+      type Later = 'resourceEfficiency' | 'throughput' | 'qualityScore' | 'quality';
+      const result = (await handle.result()) as Omit<ExecutionSnapshot, 'dataProfile' | 'metrics'> &
+        Partial<Pick<ExecutionSnapshot, 'dataProfile'>> & {
+          metrics: Omit<ExecutionSnapshot['metrics'], Later> & Partial<Pick<ExecutionSnapshot['metrics'], Later>>;
+        };
+      // Executions that ended before data profiles and these metrics existed have none of them.
+      return {
+        ...result,
+        dataProfile: result.dataProfile ?? null,
+        metrics: { resourceEfficiency: null, throughput: null, qualityScore: null, quality: null, ...result.metrics },
+      };
     }
     if (description.status.name !== 'RUNNING') {
       this.recent.forget(id);
@@ -644,6 +652,10 @@ function fallbackSnapshot(id: string, description: WorkflowExecutionDescription)
       attempts: 0,
       successRate: 0,
       errorRate: 0,
+      resourceEfficiency: null,
+      throughput: null,
+      qualityScore: null,
+      quality: null,
     },
     resourceUsage: [],
     timeline: [],

@@ -3,6 +3,7 @@ import type { DataProfile } from './data-profile';
 import { DEFAULT_TENANT } from './tenancy';
 import { can, EVENT_RECORDS, transition, type ExecutionEvent } from './execution-machine';
 import { costUsd } from './pricing';
+import { qualityOf, type Quality } from './quality';
 import { isTerminal, type ExecutionStatus } from './status';
 import type {
   ArtifactRef,
@@ -72,6 +73,7 @@ export class ExecutionRecord {
   private seq = 0;
   private plan: Plan | null = null;
   private dataProfile: DataProfile | null = null;
+  private quality: Quality | null = null;
   private phase: Phase = 'queued';
   private currentStep: string | null = null;
   private startedAt: Date | null = null;
@@ -311,6 +313,23 @@ export class ExecutionRecord {
     this.seq++;
   }
 
+  /**
+   * CPU time over wall time of the sandbox runs, each given one core: near 1 for code that computes
+   * all the time, near 0 for code that waits. Null before the first run.
+   */
+  private resourceEfficiency(): number | null {
+    const wall = this.resourceUsage.reduce((sum, usage) => sum + usage.wallMs, 0);
+    if (wall === 0) return null;
+    return this.resourceUsage.reduce((sum, usage) => sum + usage.cpuMs, 0) / wall;
+  }
+
+  /** Steps finished (succeeded) per second of effective time. */
+  private throughput(effectiveMs: number): number {
+    if (effectiveMs === 0) return 0;
+    const finished = [...this.steps.values()].filter((step) => step.status === 'succeeded').length;
+    return finished / (effectiveMs / 1000);
+  }
+
   /** What the execution has cost so far. */
   spentUsd(): number {
     return costUsd(this.input.options.prices, this.tokens, this.sandboxSeconds());
@@ -351,7 +370,35 @@ export class ExecutionRecord {
 
   succeed(result: ExecutionResult): void {
     this.result = result;
+    if (result.analysis !== null) this.quality = this.judge(result.analysis);
     this.apply('succeed', 'execution succeeded');
+  }
+
+  /** How far the analysis can be trusted: see quality.ts. */
+  private judge(analysis: string): Quality {
+    const rescued = new Set(
+      this.timeline
+        .filter(
+          (event) =>
+            event.event === 'RECOVERY_INITIATED' && ['fallback', 'skip'].includes(String(event.data?.strategy)),
+        )
+        .map((event) => event.stepId),
+    );
+    const steps = [...this.steps.values()];
+    const produced = steps
+      .flatMap((step) => step.attempts.filter((attempt) => attempt.status === 'succeeded'))
+      .flatMap((attempt) => [
+        attempt.stdout,
+        ...attempt.results.map((value) => value.text ?? (value.json === undefined ? '' : JSON.stringify(value.json))),
+      ])
+      .join('\n');
+    return qualityOf({
+      totalSteps: steps.length,
+      completeSteps: steps.filter((step) => step.status === 'succeeded' && !rescued.has(step.id)).length,
+      analysis,
+      produced,
+      task: this.input.task ?? '',
+    });
   }
 
   fail(error: Omit<ExecutionError, 'at'>): void {
@@ -442,6 +489,10 @@ export class ExecutionRecord {
         attempts: attempts.length,
         successRate: attempts.length === 0 ? 0 : (attempts.length - failed) / attempts.length,
         errorRate: attempts.length === 0 ? 0 : failed / attempts.length,
+        resourceEfficiency: this.resourceEfficiency(),
+        throughput: this.throughput(Math.max(0, total - idle)),
+        qualityScore: this.quality?.score ?? null,
+        quality: this.quality,
       },
       resourceUsage: [...this.resourceUsage],
       timeline: [...this.timeline],

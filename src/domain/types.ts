@@ -1,5 +1,6 @@
 import type { DataProfile } from './data-profile';
 import type { ErrorType } from './errors';
+import type { Quality } from './quality';
 import type { RecoveryPolicy } from './recovery';
 import type { SandboxKind } from './sandbox-kinds';
 import type { ExecutionStatus, TaskKind, TriggeredBy } from './status';
@@ -315,6 +316,13 @@ export interface ExecutionMetrics {
   attempts: number;
   successRate: number;
   errorRate: number;
+  /** CPU time over wall time of the sandbox runs (one core each); null before the first run. */
+  resourceEfficiency: number | null;
+  /** Succeeded steps per second of effective time; null for executions that ended before it was measured. */
+  throughput: number | null;
+  /** `quality.score`, once a succeeded execution has its analysis; else null. */
+  qualityScore: number | null;
+  quality: Quality | null;
 }
 
 export interface Awaiting {
