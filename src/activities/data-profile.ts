@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,15 +10,10 @@ import {
   type FileProfile,
   type FileProfileSummary,
 } from '../domain/data-profile';
-import { ErrorType } from '../domain/errors';
 import type { SandboxKind } from '../domain/sandbox-kinds';
 import type { ArtifactRef } from '../domain/types';
-import {
-  SandboxConfigurationError,
-  SandboxUnavailableError,
-  type Sandbox,
-  type SandboxInputFile,
-} from '../sandbox/types';
+import type { Sandbox, SandboxInputFile } from '../sandbox/types';
+import { sandboxFailure, sandboxOf } from './sandbox-failures';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
 
 const PROFILER = readFileSync(path.join(__dirname, '..', 'sandbox', 'profile.py'), 'utf8');
@@ -52,13 +47,7 @@ export function createProfileActivities(deps: ProfileDeps) {
      * that fails describes every file as unread, so the prompts fall back to the files' first lines.
      */
     async profileFiles(input: ProfileInput): Promise<DataProfile> {
-      const sandbox = deps.sandboxes[input.sandbox];
-      if (!sandbox) {
-        throw ApplicationFailure.nonRetryable(
-          `The ${input.sandbox} sandbox is not configured on this worker.`,
-          ErrorType.SANDBOX_UNAVAILABLE,
-        );
-      }
+      const sandbox = sandboxOf(deps.sandboxes, input.sandbox);
       const context = Context.current();
       const files: SandboxInputFile[] = input.files.map((file) => ({
         name: file.name,
@@ -80,13 +69,7 @@ export function createProfileActivities(deps: ProfileDeps) {
             executionId: input.executionId,
           });
         } catch (error) {
-          if (error instanceof SandboxConfigurationError) {
-            throw ApplicationFailure.nonRetryable(error.message, ErrorType.SANDBOX_UNAVAILABLE);
-          }
-          if (error instanceof SandboxUnavailableError) {
-            throw ApplicationFailure.retryable(error.message, ErrorType.SANDBOX_UNAVAILABLE);
-          }
-          throw error;
+          throw sandboxFailure(error);
         }
         const written = execution.files.find((file) => file.name === OUTPUT_NAME);
         if (execution.failure !== null || execution.error !== null || !written) {

@@ -21,13 +21,8 @@ import {
   type FilePreview,
   type PreviousAttempt,
 } from '../llm/prompts';
-import {
-  SandboxConfigurationError,
-  SandboxUnavailableError,
-  type Sandbox,
-  type SandboxExecution,
-  type SandboxInputFile,
-} from '../sandbox/types';
+import type { Sandbox, SandboxExecution, SandboxInputFile } from '../sandbox/types';
+import { sandboxFailure, sandboxOf } from './sandbox-failures';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
 import type { LiveOutput } from '../workflows/messages';
 import type { CodeValidator, ValidationReport } from './code-validator';
@@ -225,13 +220,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Runs code in a sandbox; a Python error is a result, not a thrown failure. */
     async executeCode(input: ExecuteCodeInput): Promise<ExecuteOutcome> {
-      const sandbox = deps.sandboxes[input.sandbox];
-      if (!sandbox) {
-        throw ApplicationFailure.nonRetryable(
-          `The ${input.sandbox} sandbox is not configured on this worker.`,
-          ErrorType.SANDBOX_UNAVAILABLE,
-        );
-      }
+      const sandbox = sandboxOf(deps.sandboxes, input.sandbox);
       const context = Context.current();
       const inputs = await Promise.all(
         input.files.map(async (file): Promise<SandboxInputFile> => {
@@ -278,13 +267,7 @@ export function createActivities(deps: ActivityDeps) {
             },
           });
         } catch (error) {
-          if (error instanceof SandboxConfigurationError) {
-            throw ApplicationFailure.nonRetryable(error.message, ErrorType.SANDBOX_UNAVAILABLE);
-          }
-          if (error instanceof SandboxUnavailableError) {
-            throw ApplicationFailure.retryable(error.message, ErrorType.SANDBOX_UNAVAILABLE);
-          }
-          throw error;
+          throw sandboxFailure(error);
         }
         return await storeOutcome(deps.store, input, execution, outputDir);
       } finally {
