@@ -560,6 +560,35 @@ const RECORDINGS: Recording[] = [
     },
     check: expectAttempts('succeeded'),
   },
+  {
+    name: 'custom-strategies',
+    expected: 'succeeded',
+    drive: async ({ submit }) =>
+      submit('custom-strategies', {
+        code: "raise RuntimeError('source unavailable')",
+        options: {
+          maxAttempts: 4,
+          recoveryStrategies: [
+            {
+              id: 'flaky',
+              name: 'Rerun a flaky source',
+              applicableErrors: ['CODE_ERROR'],
+              match: 'source unavailable',
+              action: 'RETRY',
+              backoff: { initialMs: 50 },
+            },
+            {
+              id: 'then-fallback',
+              name: 'Then the fallback',
+              applicableErrors: ['CODE_ERROR'],
+              action: 'FALLBACK',
+              fallback: { code: "print('fallback ran')" },
+            },
+          ],
+        },
+      }),
+    check: expectAttempts('failed,failed,succeeded'),
+  },
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),

@@ -4,6 +4,7 @@ import { CodeValidator } from './activities/code-validator';
 import { SandboxModules } from './activities/sandbox-modules';
 import { loadConfig, type Config } from './config';
 import { openDatabase, type ServiceDatabase } from './db/database';
+import { RecoveryStrategyStore } from './db/recovery-strategies';
 import { SubscriptionStore } from './db/subscriptions';
 import { TaskStore } from './db/tasks';
 import { createOpenAiClient, type LlmClient } from './llm/llm-client';
@@ -64,7 +65,13 @@ export async function createExecutionWorker(
     validator: new CodeValidator(config.sandbox.pythonPath),
     modules: new SandboxModules(sandboxes, workRoot, (message) => console.warn(`worker: ${message}`)),
     workRoot,
-    runs: { tasks: new TaskStore(database.db), store, config, subscriptions },
+    runs: {
+      tasks: new TaskStore(database.db),
+      store,
+      config,
+      subscriptions,
+      strategies: new RecoveryStrategyStore(database.db),
+    },
     deliveries: { subscriptions, allowPrivate: config.webhooks.allowPrivate },
   };
   const worker = await Worker.create({

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import type { RecoveryStrategyStore } from '../db/recovery-strategies';
 import type { SubscriptionStore } from '../db/subscriptions';
 import type { TaskStore } from '../db/tasks';
 import { ErrorType } from '../domain/errors';
@@ -13,6 +14,8 @@ export interface TaskRunDeps {
   store: ArtifactStore;
   config: Config;
   subscriptions: SubscriptionStore;
+  /** The tenant's recovery strategies, which a scheduled run takes as a run by hand does. */
+  strategies: RecoveryStrategyStore;
 }
 
 /** A scheduled run, resolved: its input as a run started by hand would have it, or why it cannot run. */
@@ -38,7 +41,8 @@ export function createTaskRunActivities(deps: TaskRunDeps) {
           idempotencyKey: null,
           scheduled,
         });
-        const checked = executionInputFrom(deps.config, submission, executionId);
+        const tenantStrategies = await deps.strategies.list(scheduled.tenant);
+        const checked = executionInputFrom(deps.config, { ...submission, tenantStrategies }, executionId);
         const files: ArtifactRef[] = [];
         for (const file of submission.files)
           files.push(await deps.store.put(executionId, 'inputs', file.name, file.data));

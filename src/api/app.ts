@@ -12,7 +12,9 @@ import { HttpMetrics } from './metrics';
 import type { KeyStore } from '../db/keys';
 import type { HookStore } from '../db/hooks';
 import type { ScheduleStore } from '../db/schedules';
+import type { RecoveryStrategyStore } from '../db/recovery-strategies';
 import type { SubscriptionStore } from '../db/subscriptions';
+import { recoveryStrategyRoutes } from './routes/recovery-strategies';
 import { subscriptionRoutes } from './routes/subscriptions';
 import type { TaskStore } from '../db/tasks';
 import { ScheduleService } from './schedule-service';
@@ -45,6 +47,8 @@ export interface AppDeps {
   schedules: ScheduleStore;
   /** Subscriptions to execution events, and their delivery log. */
   subscriptions: SubscriptionStore;
+  /** The recovery strategies each tenant registered. */
+  strategies: RecoveryStrategyStore;
 }
 
 /**
@@ -59,6 +63,7 @@ export function createApp(deps: AppDeps): express.Express {
     store: deps.store,
     config,
     subscriptions: deps.subscriptions,
+    strategies: deps.strategies,
     workers,
   });
   const resolver = new KeyResolver({ legacyKeys: config.apiKeys, adminKey: config.adminApiKey, store: deps.keys });
@@ -93,6 +98,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(taskRoutes({ tasks: deps.tasks, store: deps.store, executions, metrics, config, schedules }));
   api.use(scheduleRoutes({ schedules }));
   api.use(subscriptionRoutes({ subscriptions: deps.subscriptions, config }));
+  api.use(recoveryStrategyRoutes({ strategies: deps.strategies }));
   api.use(hookAdminRoutes(hookDeps));
   app.use('/api', api);
 

@@ -37,6 +37,7 @@ import {
 import { HttpError, invalidTransition, notFound, unprocessable } from './http-error';
 import { OPEN_PRINCIPAL } from './key-resolver';
 import { executionInputFrom, type Submission } from '../runs/execution-input';
+import type { RecoveryStrategyStore } from '../db/recovery-strategies';
 import { newSubscriptionSecret, type SubscriptionStore } from '../db/subscriptions';
 import { receiverProblem } from '../webhooks/addresses';
 import { RecentSnapshots } from './recent-snapshots';
@@ -87,6 +88,8 @@ export interface ExecutionServiceDeps {
   config: Config;
   /** Subscriptions to execution events: an execution is notified when its tenant has some. */
   subscriptions?: SubscriptionStore | null;
+  /** The recovery strategies tenants registered: each execution takes its tenant's when it is submitted. */
+  strategies?: RecoveryStrategyStore | null;
   /** Whether a worker polls: without one, reads answer at once from what the gateway knows. */
   workers?: WorkerWatch | null;
   /** The last snapshots read, shared by the services of every principal. */
@@ -133,7 +136,8 @@ export class ExecutionService {
   }> {
     const tenant = this.principal.tenant;
     const id = submission.idempotencyKey ? idFromKey(submission.idempotencyKey, tenant) : `exec-${randomUUID()}`;
-    const input = executionInputFrom(this.config, submission, id);
+    const tenantStrategies = (await this.deps.strategies?.list(tenant)) ?? [];
+    const input = executionInputFrom(this.config, { ...submission, tenantStrategies }, id);
     if (submission.idempotencyKey) {
       const existing = await this.describeOrNull(id);
       if (existing) return { id, status: statusOf(existing), created: false };

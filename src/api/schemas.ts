@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { OVERLAP_POLICIES } from '../db/schedules';
 import { SUBSCRIPTION_EVENTS } from '../db/subscriptions';
+import { MAX_CUSTOM_STRATEGIES } from '../domain/custom-recovery';
+import { customStrategySchema } from '../domain/custom-recovery-schema';
 import { recoveryPolicySchema } from '../domain/plan-schema';
 import { SANDBOX_KINDS } from '../domain/sandbox-kinds';
 import { TRIGGERS } from '../domain/status';
@@ -54,6 +56,14 @@ export const optionsSchema = z
     onExhausted: z.enum(['fail', 'ask']).default('fail'),
     repair: z.boolean().default(false),
     recovery: recoveryPolicySchema.optional(),
+    /** Strategies of this execution's own, consulted before `recovery`, its tenant's and the defaults. */
+    recoveryStrategies: z
+      .array(customStrategySchema)
+      .max(MAX_CUSTOM_STRATEGIES)
+      .refine((strategies) => new Set(strategies.map((strategy) => strategy.id)).size === strategies.length, {
+        message: 'two strategies have the same id',
+      })
+      .optional(),
     inputTimeoutMs: z
       .number()
       .int()

@@ -7,6 +7,7 @@ import { KeyStore } from '../db/keys';
 import { HookStore } from '../db/hooks';
 import { TaskStore } from '../db/tasks';
 import { ScheduleStore } from '../db/schedules';
+import { RecoveryStrategyStore } from '../db/recovery-strategies';
 import { SubscriptionStore } from '../db/subscriptions';
 import { createApp } from './app';
 import { gatewayConnection } from './temporal-connection';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     hooks: new HookStore(database.db),
     schedules: new ScheduleStore(database.db),
     subscriptions: new SubscriptionStore(database.db),
+    strategies: new RecoveryStrategyStore(database.db),
   });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');

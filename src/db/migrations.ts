@@ -122,6 +122,18 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '006-recovery-strategies': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('recovery_strategies')
+        .addColumn('tenant_id', 'text', (column) => column.notNull().references('tenants.id'))
+        .addColumn('id', 'text', (column) => column.notNull())
+        .addColumn('definition', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'text', (column) => column.notNull())
+        .addPrimaryKeyConstraint('recovery_strategies_pk', ['tenant_id', 'id'])
+        .execute();
+    },
+  },
 };
 
 /** The migrations as Kysely's migrator wants them. */

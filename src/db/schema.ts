@@ -11,6 +11,7 @@ export interface Database {
   schedules: SchedulesTable;
   subscriptions: SubscriptionsTable;
   deliveries: DeliveriesTable;
+  recovery_strategies: RecoveryStrategiesTable;
 }
 
 /**
@@ -126,4 +127,12 @@ export interface ApiKeysTable {
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
+}
+
+/** A recovery strategy a tenant registered: its definition as JSON, consulted by its executions. */
+export interface RecoveryStrategiesTable {
+  tenant_id: string;
+  id: string;
+  definition: string;
+  created_at: string;
 }

@@ -1,5 +1,6 @@
 import { assertNever } from './assert-never';
 import type { ErrorType } from './errors';
+import { applicableStrategy, customDecision, type CustomStrategy, type CustomUse } from './custom-recovery';
 import { isRecoverable, strategyFor, type RecoveryPolicy } from './recovery';
 import type { OnExhausted } from './types';
 
@@ -17,6 +18,14 @@ export interface FailedAttempt {
   /** Whether the model may write new code for this step (false for a caller's code without `repair`). */
   canRewrite: boolean;
   onExhausted: OnExhausted;
+  /** Strategies of one's own, consulted in order before the built-in ones. */
+  custom?: {
+    strategies: readonly CustomStrategy[];
+    /** The failed attempt's error message, which a strategy's `match` is tried on. */
+    message: string;
+    /** How many times each of them acted in this step. */
+    usesInStep: ReadonlyMap<string, number>;
+  };
 }
 
 /**
@@ -39,8 +48,11 @@ export type AttemptAction =
   | { action: 'abort' }
   | { action: 'give_up' };
 
-/** The action, with the strategy that chose it (null for an error no strategy can answer). */
-export type AttemptDecision = AttemptAction & { strategy: string | null };
+/**
+ * The action, with the strategy that chose it (null for an error no strategy can answer) and, when a
+ * strategy of one's own chose it, which one.
+ */
+export type AttemptDecision = AttemptAction & { strategy: string | null; custom?: CustomUse };
 
 const DEFAULT_MAX_RETRIES = 2;
 const DEFAULT_BACKOFF_MS = 1000;
@@ -51,8 +63,23 @@ const DEFAULT_BACKOFF_MS = 1000;
  */
 export function decideAfterFailure(failed: FailedAttempt): AttemptDecision {
   if (!isRecoverable(failed.errorCode)) return { action: 'give_up', strategy: null };
+  const own = failed.custom ? customFirst(failed, failed.custom) : null;
+  if (own !== null) return own;
   const strategy = strategyFor(failed.errorCode, failed.stepPolicy, failed.executionPolicy);
   return { ...actionFor(failed, strategy), strategy: strategy.strategy };
+}
+
+/** The first strategy of one's own that applies and can act, tried in order. */
+function customFirst(failed: FailedAttempt, custom: NonNullable<FailedAttempt['custom']>): AttemptDecision | null {
+  const skipped = new Set<string>();
+  for (;;) {
+    const remaining = custom.strategies.filter((strategy) => !skipped.has(strategy.id));
+    const strategy = applicableStrategy(remaining, failed.errorCode, custom.message, custom.usesInStep);
+    if (strategy === null) return null;
+    const decision = customDecision(failed, strategy, custom.usesInStep.get(strategy.id) ?? 0);
+    if (decision !== null) return decision;
+    skipped.add(strategy.id);
+  }
 }
 
 function actionFor(failed: FailedAttempt, strategy: ReturnType<typeof strategyFor>): AttemptAction {

@@ -1,6 +1,7 @@
 import type { DataProfile } from './data-profile';
 import type { ErrorType } from './errors';
 import type { Quality } from './quality';
+import type { CustomStrategy } from './custom-recovery';
 import type { RecoveryPolicy } from './recovery';
 import type { SandboxKind } from './sandbox-kinds';
 import type { ExecutionStatus, TaskKind, TriggeredBy } from './status';
@@ -61,6 +62,11 @@ export interface ExecutionOptions {
   repair?: boolean;
   /** How failed attempts are answered, per error code (defaults: regenerate). */
   recovery?: RecoveryPolicy;
+  /**
+   * Strategies of one's own (the request's and its task's, then its tenant's), consulted in order
+   * before `recovery` and the defaults.
+   */
+  customRecovery?: CustomStrategy[];
   prices: Prices;
   /** Models asked in order when `model` cannot answer at all (`options.models` after its first). */
   fallbackModels?: string[];

@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import { fileNameProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
 import { pricesFor } from '../domain/pricing';
+import { MAX_CUSTOM_STRATEGIES, type CustomStrategy } from '../domain/custom-recovery';
 import type { TaskKind, TriggeredBy } from '../domain/status';
 import type { ExecutionInput, ExecutionOptions, NamedTaskRef, Plan, ScheduledRunRef } from '../domain/types';
 import { HttpError, unprocessable } from '../api/http-error';
@@ -26,6 +27,8 @@ export interface Submission {
   namedTask?: NamedTaskRef;
   /** The schedule that started this run. */
   scheduled?: ScheduledRunRef;
+  /** The recovery strategies the tenant registered, consulted after the submission's own. */
+  tenantStrategies?: CustomStrategy[];
 }
 
 const NEEDS_MODEL = { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] };
@@ -106,6 +109,7 @@ export function executionInputFrom(config: Config, submission: Submission, id: s
     repair: options.repair,
     inputTimeoutMs: options.inputTimeoutMs,
     ...(options.recovery ? { recovery: options.recovery } : {}),
+    ...customRecoveryOf(options.recoveryStrategies ?? [], submission.tenantStrategies ?? []),
     prices: pricesFor(model, config.prices.models, config.prices.sandboxPerSecond),
     ...(fallbackModels.length > 0
       ? {
@@ -134,4 +138,14 @@ export function executionInputFrom(config: Config, submission: Submission, id: s
     ...(submission.scheduled ? { scheduled: submission.scheduled } : {}),
     ...(config.maxRunningPerTenant > 0 ? { slots: { limit: config.maxRunningPerTenant } } : {}),
   };
+}
+
+/**
+ * The strategies an execution consults first: its own in their order, then the tenant's it does not
+ * override by id, at most MAX_CUSTOM_STRATEGIES of them.
+ */
+function customRecoveryOf(own: CustomStrategy[], tenant: CustomStrategy[]): { customRecovery?: CustomStrategy[] } {
+  const ids = new Set(own.map((strategy) => strategy.id));
+  const all = [...own, ...tenant.filter((strategy) => !ids.has(strategy.id))].slice(0, MAX_CUSTOM_STRATEGIES);
+  return all.length > 0 ? { customRecovery: all } : {};
 }

@@ -194,6 +194,7 @@ export class StepRunner {
     let model = options.model;
     let askNow = false;
     const retries = new Map<string, number>();
+    const customUses = new Map<string, number>();
     let last: StepFailure = {
       stepId: step.id,
       code: ErrorType.INTERNAL,
@@ -255,7 +256,20 @@ export class StepRunner {
         retriesUsed: used,
         canRewrite,
         onExhausted: options.onExhausted,
+        ...(options.customRecovery?.length
+          ? { custom: { strategies: options.customRecovery, message: failed.message, usesInStep: customUses } }
+          : {}),
       });
+      const own = decision.custom;
+      if (own) customUses.set(own.id, (customUses.get(own.id) ?? 0) + 1);
+      // A strategy of one's own is named on each timeline event it causes.
+      const recover = (strategy: string, description: string, data?: Record<string, unknown>) =>
+        this.recovering(
+          step.id,
+          strategy,
+          own ? `${description} (strategy "${own.name}")` : description,
+          own ? { ...data, customStrategy: own.id, customStrategyName: own.name } : data,
+        );
       last = { stepId: step.id, ...failed, stdout, attempt: n, strategy: decision.strategy };
       // The model sees every failed attempt when it writes the code again, unless the step starts afresh.
       // Only the latest few, cut, so that each model call's input stays small in history.
@@ -271,22 +285,21 @@ export class StepRunner {
           record.finishStep(step.id, 'failed');
           return { ok: false, failure: last, abort: false };
         case 'abort':
-          this.recovering(step.id, 'abort', `${failed.code}: the execution stops`);
+          recover('abort', `${failed.code}: the execution stops`);
           record.finishStep(step.id, 'failed');
           return { ok: false, failure: last, abort: true };
         case 'skip':
-          this.recovering(step.id, 'skip', `${failed.code}: the step is skipped`, { dependents: decision.dependents });
+          recover('skip', `${failed.code}: the step is skipped`, { dependents: decision.dependents });
           record.skipStep(step.id);
           return { ok: 'skipped', dependents: decision.dependents };
         case 'ask':
-          if (decision.because === 'strategy') this.recovering(step.id, 'ask', `${failed.code}: a person decides`);
+          if (decision.because === 'strategy') recover('ask', `${failed.code}: a person decides`);
           remember();
           askNow = true;
           break;
         case 'rerun':
-          retries.set(failed.code, used + 1);
-          this.recovering(
-            step.id,
+          if (!own) retries.set(failed.code, used + 1);
+          recover(
             'retry',
             `${failed.code}: the same code runs again in ${decision.backoffMs} ms`,
             features.core2 ? { backoffMs: decision.backoffMs } : undefined,
@@ -295,23 +308,23 @@ export class StepRunner {
           next = current;
           break;
         case 'run':
-          this.recovering(step.id, 'fallback', `${failed.code}: running the fallback code`);
+          recover('fallback', `${failed.code}: running the fallback code`);
           remember();
           next = { code: decision.code, author: 'caller' };
           if (decision.model) model = decision.model;
           break;
         case 'regenerate':
           if (decision.fresh) {
-            this.recovering(step.id, 'restore', `${failed.code}: the step starts afresh from its inputs`);
+            recover('restore', `${failed.code}: the step starts afresh from its inputs`);
             previousAttempts = [];
             break;
           }
           remember();
           if (decision.model) {
-            this.recovering(step.id, 'fallback', `${failed.code}: trying model ${decision.model}`);
+            recover('fallback', `${failed.code}: trying model ${decision.model}`);
             model = decision.model;
           }
-          this.recovering(step.id, 'regenerate', `${failed.code}: the model writes the code again with the error`);
+          recover('regenerate', `${failed.code}: the model writes the code again with the error`);
           break;
         default: {
           const unreachable: never = decision;

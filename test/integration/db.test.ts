@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type ServiceDatabase } from '../../src/db/database';
 import { hashSecret, KeyStore } from '../../src/db/keys';
+import { RecoveryStrategyStore } from '../../src/db/recovery-strategies';
 import { ScheduleStore } from '../../src/db/schedules';
+import { customStrategySchema } from '../../src/domain/custom-recovery-schema';
 import { SubscriptionStore } from '../../src/db/subscriptions';
 import { TaskStore } from '../../src/db/tasks';
 import { freePort } from '../../src/dev/temporal-dev-server';
@@ -235,5 +237,41 @@ describe.each([
     expect(await subscriptions.delete('acme', all.id)).toBe(false);
     expect(await subscriptions.forDelivery(all.id)).toBeNull();
     expect(await subscriptions.recipients('acme', 'exec-1', 'completed')).toEqual([own.id]);
+  });
+  test('recovery strategies are kept per tenant, in order, with their defaults; an id is taken once', async () => {
+    const strategies = new RecoveryStrategyStore(database.db, () => new Date(now));
+    const first = customStrategySchema.parse({
+      id: 'zero-division',
+      name: 'Skip divisions by zero',
+      applicableErrors: ['CODE_ERROR'],
+      match: 'ZeroDivisionError',
+      action: 'SKIP',
+    });
+    const second = customStrategySchema.parse({
+      id: 'flaky',
+      name: 'Rerun',
+      applicableErrors: ['SANDBOX_TIMEOUT', 'RESOURCE_EXHAUSTED'],
+      action: 'RETRY',
+      maxRetries: 3,
+      backoff: { initialMs: 50 },
+    });
+    expect(await strategies.create('acme', first)).toMatchObject({
+      id: 'zero-division',
+      createdAt: expect.any(String),
+    });
+    now += 1000;
+    expect(await strategies.create('acme', second)).not.toBeNull();
+    expect(await strategies.create('acme', { ...second, name: 'again' })).toBeNull();
+    expect(await strategies.create('globex', { ...second, name: 'theirs' })).not.toBeNull();
+
+    const listed = await strategies.list('acme');
+    expect(listed.map((strategy) => strategy.id)).toEqual(['zero-division', 'flaky']);
+    expect(listed[1]).toMatchObject({ maxRetries: 3, backoff: { initialMs: 50, multiplier: 2, maxMs: 300_000 } });
+    expect(await strategies.count('acme')).toBe(2);
+    expect((await strategies.list('globex')).map((strategy) => strategy.name)).toEqual(['theirs']);
+
+    expect(await strategies.delete('globex', 'zero-division')).toBe(false);
+    expect(await strategies.delete('acme', 'zero-division')).toBe(true);
+    expect((await strategies.list('acme')).map((strategy) => strategy.id)).toEqual(['flaky']);
   });
 });

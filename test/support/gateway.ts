@@ -8,6 +8,7 @@ import { KeyStore } from '../../src/db/keys';
 import { HookStore } from '../../src/db/hooks';
 import { TaskStore } from '../../src/db/tasks';
 import { ScheduleStore } from '../../src/db/schedules';
+import { RecoveryStrategyStore } from '../../src/db/recovery-strategies';
 import { SubscriptionStore } from '../../src/db/subscriptions';
 import type { Config } from '../../src/config';
 import { artifactStoreFromConfig } from '../../src/storage/artifact-store-from-config';
@@ -32,6 +33,7 @@ export async function startGateway(
     hooks: new HookStore(database.db),
     schedules: new ScheduleStore(database.db),
     subscriptions: new SubscriptionStore(database.db),
+    strategies: new RecoveryStrategyStore(database.db),
   });
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
