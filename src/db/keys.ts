@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
+import { ensureTenant } from './tenants';
 
 import { SCOPES, type Scope } from '../domain/tenancy';
 
@@ -57,11 +58,7 @@ export class KeyStore {
     const id = `key_${randomBytes(9).toString('base64url')}`;
     const secret = `ak_${randomBytes(32).toString('base64url')}`;
     const createdAt = this.now().toISOString();
-    await this.db
-      .insertInto('tenants')
-      .values({ id: key.tenant, created_at: createdAt })
-      .onConflict((conflict) => conflict.column('id').doNothing())
-      .execute();
+    await ensureTenant(this.db, key.tenant, createdAt);
     const row: Row = {
       id,
       tenant_id: key.tenant,

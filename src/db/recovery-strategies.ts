@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { customStrategySchema, type CustomStrategy } from '../domain/custom-recovery-schema';
 import type { Database } from './schema';
+import { ensureTenant } from './tenants';
 
 /** A registered strategy as the service shows it. */
 export type RegisteredStrategy = CustomStrategy & { createdAt: string };
@@ -19,11 +20,7 @@ export class RecoveryStrategyStore {
   async create(tenant: string, strategy: CustomStrategy): Promise<RegisteredStrategy | null> {
     const createdAt = this.now().toISOString();
     return this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('tenants')
-        .values({ id: tenant, created_at: createdAt })
-        .onConflict((conflict) => conflict.column('id').doNothing())
-        .execute();
+      await ensureTenant(trx, tenant, createdAt);
       const taken = await trx
         .selectFrom('recovery_strategies')
         .select('id')

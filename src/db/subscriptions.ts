@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema';
+import { ensureTenant } from './tenants';
 
 export const SUBSCRIPTION_EVENTS = ['status', 'awaiting_input', 'completed'] as const;
 export type SubscriptionEvent = (typeof SUBSCRIPTION_EVENTS)[number];
@@ -70,11 +71,7 @@ export class SubscriptionStore {
       deleted_at: null,
     };
     await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('tenants')
-        .values({ id: subscription.tenant, created_at: createdAt })
-        .onConflict((conflict) => conflict.column('id').doNothing())
-        .execute();
+      await ensureTenant(trx, subscription.tenant, createdAt);
       await trx.insertInto('subscriptions').values(row).execute();
     });
     return toSubscription(row);

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { TaskParameters } from '../domain/task-parameters';
 import type { ArtifactRef } from '../domain/types';
 import type { Database } from './schema';
+import { ensureTenant } from './tenants';
 
 /** One version of a named task, as the service shows it. */
 export interface NamedTask {
@@ -53,11 +54,7 @@ export class TaskStore {
   async save(tenant: string, slug: string, definition: TaskDefinition, expectNew: boolean): Promise<NamedTask | null> {
     const createdAt = this.now().toISOString();
     return this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('tenants')
-        .values({ id: tenant, created_at: createdAt })
-        .onConflict((conflict) => conflict.column('id').doNothing())
-        .execute();
+      await ensureTenant(trx, tenant, createdAt);
       const latest = await trx
         .selectFrom('tasks')
         .select(['version', 'deleted_at'])
