@@ -237,8 +237,11 @@ export class ExecutionService {
     try {
       return await this.recent.read(id, () => this.bounded(QUERY_TIMEOUT_MS, () => handle.query(snapshotQuery)));
     } catch (error) {
-      if (error instanceof QueryTimeout) return this.stale(id, description);
-      throw error;
+      // Temporal has just described the execution as running, so a query that fails for any other
+      // reason than its being gone (past the deadline, or cut short while the worker does not
+      // answer) is answered with what the gateway last saw, marked stale, never with a 500.
+      if (error instanceof WorkflowNotFoundError) throw error;
+      return this.stale(id, description);
     }
   }
 
