@@ -589,6 +589,33 @@ const RECORDINGS: Recording[] = [
       }),
     check: expectAttempts('failed,failed,succeeded'),
   },
+  {
+    // Recorded after thrown failures reached strategies of one's own (behind 'thrown-to-strategies').
+    name: 'thrown-to-strategy',
+    expected: 'succeeded',
+    drive: async ({ fake, submit }) => {
+      fake.script(
+        answer.plan(),
+        { purpose: 'code', status: 401, message: 'Incorrect API key provided' },
+        answer.analysis('The fallback printed 42.'),
+      );
+      return submit('thrown-to-strategy', {
+        task: 'Answer even when code generation is refused.',
+        options: {
+          recoveryStrategies: [
+            {
+              id: 'model-down',
+              name: 'When the model refuses',
+              applicableErrors: ['LLM_ERROR'],
+              action: 'FALLBACK',
+              fallback: { code: 'print(6 * 7)' },
+            },
+          ],
+        },
+      });
+    },
+    check: expectAttempts('succeeded'),
+  },
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),

@@ -62,9 +62,10 @@ const DEFAULT_BACKOFF_MS = 1000;
  * changes what recorded executions do, so it is guarded by the replay suite.
  */
 export function decideAfterFailure(failed: FailedAttempt): AttemptDecision {
-  if (!isRecoverable(failed.errorCode)) return { action: 'give_up', strategy: null };
+  // Strategies of one's own come first, and may answer failures no built-in strategy answers.
   const own = failed.custom ? customFirst(failed, failed.custom) : null;
   if (own !== null) return own;
+  if (!isRecoverable(failed.errorCode)) return { action: 'give_up', strategy: null };
   const strategy = strategyFor(failed.errorCode, failed.stepPolicy, failed.executionPolicy);
   return { ...actionFor(failed, strategy), strategy: strategy.strategy };
 }

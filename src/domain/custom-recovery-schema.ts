@@ -3,8 +3,7 @@
  * from the decision (custom-recovery.ts) so that the workflow bundle does not take zod in.
  */
 import { z } from 'zod';
-import { CUSTOM_ACTIONS, MATCH_PATTERN_CHARS } from './custom-recovery';
-import { RECOVERABLE_ERRORS } from './recovery';
+import { CUSTOM_ACTIONS, CUSTOM_ERRORS, MATCH_PATTERN_CHARS } from './custom-recovery';
 
 const patternSchema = z
   .string()
@@ -31,7 +30,7 @@ export const customStrategySchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'an id: 1-64 lower-case letters, digits, "_" or "-"'),
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).default(''),
-    applicableErrors: z.array(z.enum(RECOVERABLE_ERRORS)).min(1).max(RECOVERABLE_ERRORS.length),
+    applicableErrors: z.array(z.enum(CUSTOM_ERRORS)).min(1).max(CUSTOM_ERRORS.length),
     match: patternSchema.optional(),
     action: z.enum(CUSTOM_ACTIONS),
     /** How many times the strategy may act in one step; after that the next strategy decides. */

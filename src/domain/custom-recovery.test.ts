@@ -41,7 +41,8 @@ describe('the definition of a strategy of one’s own', () => {
   test.each([
     [{ match: '(' }, 'match', 'not a valid regular expression'],
     [{ match: '(a+)+$' }, 'match', 'exponential time'],
-    [{ applicableErrors: ['LLM_ERROR'] }, 'applicableErrors.0', 'Invalid option'],
+    [{ applicableErrors: ['INTERNAL'] }, 'applicableErrors.0', 'Invalid option'],
+    [{ applicableErrors: ['CANCELLED'] }, 'applicableErrors.0', 'Invalid option'],
     [{ applicableErrors: [] }, 'applicableErrors', 'Too small'],
     [{ action: 'FALLBACK' }, 'fallback', 'needs `fallback'],
     [{ action: 'FALLBACK', fallback: {} }, 'fallback', 'names `code`, `model` or both'],
@@ -170,8 +171,29 @@ describe('the decision table with strategies of one’s own', () => {
     });
   });
 
+  test('a failure a step throws is answered only by a strategy of one’s own that names it', () => {
+    const thrown = { errorCode: ErrorType.LLM_UNAVAILABLE };
+    const fallback = strategy({
+      id: 'f',
+      name: 'F',
+      applicableErrors: ['LLM_UNAVAILABLE', 'SANDBOX_UNAVAILABLE'],
+      action: 'FALLBACK',
+      fallback: { code: 'print(1)' },
+    });
+    expect(withCustom([fallback], 'the endpoint kept failing', {}, thrown)).toEqual({
+      action: 'run',
+      code: 'print(1)',
+      strategy: 'fallback',
+      custom: { id: 'f', name: 'F' },
+    });
+    // No built-in strategy answers it: a strategy for other codes, or one used up, leaves it given up.
+    expect(withCustom([strategy({ action: 'SKIP' })], 'x', {}, thrown)).toEqual({ action: 'give_up', strategy: null });
+    expect(withCustom([fallback], 'x', { f: 1 }, thrown)).toEqual({ action: 'give_up', strategy: null });
+    expect(decideAfterFailure(failed(thrown))).toEqual({ action: 'give_up', strategy: null });
+  });
+
   test('an error no strategy may answer is given up whatever is registered', () => {
-    expect(withCustom([strategy({ action: 'SKIP' })], 'x', {}, { errorCode: ErrorType.LLM_ERROR })).toEqual({
+    expect(withCustom([strategy({ action: 'SKIP' })], 'x', {}, { errorCode: ErrorType.INTERNAL })).toEqual({
       action: 'give_up',
       strategy: null,
     });

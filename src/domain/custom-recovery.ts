@@ -1,5 +1,7 @@
 import type { AttemptDecision, FailedAttempt } from './attempt-policy';
 import type { CustomStrategy } from './custom-recovery-schema';
+import { ErrorType } from './errors';
+import { RECOVERABLE_ERRORS } from './recovery';
 
 /**
  * What a strategy of one's own does when it applies:
@@ -23,6 +25,27 @@ export const CUSTOM_ACTIONS = [
 ] as const;
 
 export type CustomAction = (typeof CUSTOM_ACTIONS)[number];
+
+/**
+ * Failures a step's model call or sandbox run throws once Temporal's retry policy gives up. No
+ * built-in strategy answers them (they fail the execution), but a strategy of one's own may.
+ */
+export const THROWN_ERRORS = [
+  ErrorType.LLM_ERROR,
+  ErrorType.LLM_RATE_LIMITED,
+  ErrorType.LLM_UNAVAILABLE,
+  ErrorType.LLM_CONTEXT_TOO_LONG,
+  ErrorType.LLM_BAD_OUTPUT,
+  ErrorType.SANDBOX_UNAVAILABLE,
+] as const;
+
+/** The error codes a strategy of one's own may name: an attempt's failures and the thrown ones. */
+export const CUSTOM_ERRORS = [...RECOVERABLE_ERRORS, ...THROWN_ERRORS] as const;
+
+/** Whether `code` is a failure a step throws that a strategy of one's own may answer. */
+export function isThrownError(code: string): code is (typeof THROWN_ERRORS)[number] {
+  return (THROWN_ERRORS as readonly string[]).includes(code);
+}
 
 /** The longest `match` pattern, and how much of an error message it is tried on. */
 export const MATCH_PATTERN_CHARS = 200;

@@ -1,6 +1,7 @@
 import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { ValidationReport } from '../activities/code-validator';
 import { decideAfterFailure } from '../domain/attempt-policy';
+import { applicableStrategy } from '../domain/custom-recovery';
 import { clip } from '../domain/clip';
 import { ErrorType } from '../domain/errors';
 import { dependentsOf, inputsOf, isReady, orderSteps } from '../domain/plan-graph';
@@ -9,6 +10,7 @@ import { REGENERATE_HINTS, isRecoverable } from '../domain/recovery';
 import { runFailure, validationFailure } from '../domain/run-failure';
 import type { ArtifactRef, AttemptAuthor, Plan, PlanStep } from '../domain/types';
 import type { ExecutionContext } from './context';
+import { failureType, thrownStepFailure } from './failures';
 
 /** Failed attempts the model is shown when it writes a step's code again, newest last, each cut. */
 const PREVIOUS_ATTEMPTS = 2;
@@ -31,6 +33,10 @@ type StepOutcome =
   | { ok: true; files: ArtifactRef[] }
   | { ok: 'skipped'; dependents: 'skip' | 'run' }
   | { ok: false; failure: StepFailure; abort: boolean };
+
+/** How one attempt ended: its files, or its failure and what it printed. */
+type AttemptResult =
+  { ok: true; files: ArtifactRef[] } | { ok: false; failed: { code: ErrorType; message: string }; stdout: string };
 
 /** Code to run next, and who wrote it. */
 interface NextCode {
@@ -230,22 +236,35 @@ export class StepRunner {
       }
       attemptsLeft--;
 
-      let current: NextCode;
-      if (next !== null) {
-        current = next;
-        next = null;
-      } else {
-        current = { code: await this.writeCode(plan, step, files, previousAttempts, hints, model), author: 'model' };
+      // Null while the model writes the code: a thrown failure then leaves no code to run again.
+      let current: NextCode | null = null;
+      let tried: AttemptResult;
+      let thrown: unknown = null;
+      try {
+        if (next !== null) {
+          current = next;
+          next = null;
+        } else {
+          const written = await this.writeCode(plan, step, files, previousAttempts, hints, model);
+          current = { code: written, author: 'model' };
+        }
+        const checked = prevalidated?.code === current.code ? prevalidated : null;
+        prevalidated = null;
+        tried = await this.attempt(step.id, n, current, files, checked);
+      } catch (error) {
+        const caught = this.answerable(error, customUses);
+        if (caught === null) throw error;
+        thrown = error;
+        tried = { ok: false, failed: caught, stdout: '' };
+        if (current !== null) this.recordThrownRun(step.id, current, caught);
       }
-      const { code } = current;
-      const tried = await this.attempt(step.id, n, current, files, prevalidated?.code === code ? prevalidated : null);
-      prevalidated = null;
       if (tried.ok) {
         record.finishStep(step.id, 'succeeded');
         record.checkpoint(step.id);
         return { ok: true, files: tried.files };
       }
       const { failed, stdout } = tried;
+      const code = current?.code ?? '';
 
       const used = retries.get(failed.code) ?? 0;
       const decision = decideAfterFailure({
@@ -261,6 +280,8 @@ export class StepRunner {
           : {}),
       });
       const own = decision.custom;
+      // A thrown failure that no strategy of one's own takes up fails the execution, as before.
+      if (thrown !== null && !own) throw thrown;
       if (own) customUses.set(own.id, (customUses.get(own.id) ?? 0) + 1);
       // A strategy of one's own is named on each timeline event it causes.
       const recover = (strategy: string, description: string, data?: Record<string, unknown>) =>
@@ -301,7 +322,9 @@ export class StepRunner {
           if (!own) retries.set(failed.code, used + 1);
           recover(
             'retry',
-            `${failed.code}: the same code runs again in ${decision.backoffMs} ms`,
+            current === null
+              ? `${failed.code}: the model is asked again in ${decision.backoffMs} ms`
+              : `${failed.code}: the same code runs again in ${decision.backoffMs} ms`,
             features.core2 ? { backoffMs: decision.backoffMs } : undefined,
           );
           await sleep(decision.backoffMs);
@@ -376,9 +399,7 @@ export class StepRunner {
     { code, author }: NextCode,
     files: ArtifactRef[],
     prevalidated: Prevalidated | null,
-  ): Promise<
-    { ok: true; files: ArtifactRef[] } | { ok: false; failed: { code: ErrorType; message: string }; stdout: string }
-  > {
+  ): Promise<AttemptResult> {
     const { record, input, control, checks, sandbox } = this.ctx;
     const { options } = input;
     let report: ValidationReport;
@@ -412,15 +433,25 @@ export class StepRunner {
       sandbox: options.sandbox,
       author,
     });
-    const outcome = await sandbox.executeCode({
-      executionId: input.executionId,
-      stepId,
-      attempt: n,
-      code,
-      files,
-      timeoutMs: options.stepTimeoutMs,
-      sandbox: options.sandbox,
-    });
+    let outcome: Awaited<ReturnType<typeof sandbox.executeCode>>;
+    try {
+      outcome = await sandbox.executeCode({
+        executionId: input.executionId,
+        stepId,
+        attempt: n,
+        code,
+        files,
+        timeoutMs: options.stepTimeoutMs,
+        sandbox: options.sandbox,
+      });
+    } catch (error) {
+      // What was given is released when the run throws or is cancelled too.
+      const why = isCancellation(error) ? 'was cancelled' : 'could not be made';
+      record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${stepId} ${why}`, stepId, {
+        error: isCancellation(error) ? ErrorType.CANCELLED : failureType(error),
+      });
+      throw error;
+    }
     record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${stepId} ended`, stepId, {
       wallMs: outcome.usage.wallMs,
     });
@@ -442,6 +473,38 @@ export class StepRunner {
       outcome.usage,
     );
     return failed === null ? { ok: true, files: outcome.files } : { ok: false, failed, stdout: outcome.stdout };
+  }
+
+  /**
+   * The failure a step's model call or sandbox run threw, when a strategy of one's own may answer
+   * it; null otherwise, and for executions that started before thrown failures reached strategies.
+   */
+  private answerable(
+    error: unknown,
+    usesInStep: ReadonlyMap<string, number>,
+  ): { code: ErrorType; message: string } | null {
+    const strategies = this.ctx.input.options.customRecovery;
+    if (!strategies?.length) return null;
+    const failed = thrownStepFailure(error);
+    if (failed === null || applicableStrategy(strategies, failed.code, failed.message, usesInStep) === null)
+      return null;
+    return patched('thrown-to-strategies') ? failed : null;
+  }
+
+  /** A sandbox run that could not be made, as a failed attempt of the step. */
+  private recordThrownRun(stepId: string, { code, author }: NextCode, failed: { code: ErrorType; message: string }) {
+    if (failed.code !== ErrorType.SANDBOX_UNAVAILABLE) return;
+    this.ctx.record.recordAttempt(stepId, {
+      status: 'failed',
+      author,
+      code,
+      stdout: '',
+      stderr: '',
+      error: failed,
+      durationMs: 0,
+      files: [],
+      results: [],
+    });
   }
 
   /** Puts the use of a recovery strategy on the timeline. */

@@ -42,6 +42,72 @@ describe('model endpoint failures', () => {
     ]);
   });
 
+  describe('a failure the step’s model call throws reaches strategies of one’s own', () => {
+    const strategy = (fields: Record<string, unknown>) => ({
+      id: 'model-down',
+      name: 'When the model refuses',
+      applicableErrors: ['LLM_ERROR'],
+      ...fields,
+    });
+    const recoveries = (done: Awaited<ReturnType<typeof run>>) =>
+      done.timeline
+        .filter((event) => event.event === 'RECOVERY_INITIATED')
+        .map((event) => [event.data?.strategy, event.data?.customStrategy, event.description]);
+
+    test('FALLBACK runs its code in place of the code the model could not write', async () => {
+      harness.fake.script(
+        answer.plan(),
+        { purpose: 'code', status: 401, message: 'Incorrect API key provided' },
+        answer.analysis('The fallback printed 42.'),
+      );
+      const done = await run({
+        task: 'Answer even when code generation is refused.',
+        options: {
+          recoveryStrategies: [strategy({ action: 'FALLBACK', fallback: { code: "print('fallback', 6 * 7)" } })],
+        },
+      });
+      expect(done.status).toBe('succeeded');
+      expect(done.steps[0].attempts.map((attempt) => [attempt.author, attempt.stdout])).toEqual([
+        ['caller', 'fallback 42\n'],
+      ]);
+      expect(recoveries(done)).toEqual([
+        ['fallback', 'model-down', expect.stringMatching(/^LLM_ERROR: .*\(strategy "When the model refuses"\)$/)],
+      ]);
+      expect(harness.fake.requests.map((request) => request.purpose)).toEqual(['plan', 'code', 'analysis']);
+    });
+
+    test('RETRY asks the model again after its backoff', async () => {
+      harness.fake.script(
+        answer.plan(),
+        { purpose: 'code', status: 401, message: 'Incorrect API key provided' },
+        answer.code("print('second time lucky')"),
+        answer.analysis('It worked the second time.'),
+      );
+      const done = await run({
+        task: 'Ask again when code generation is refused.',
+        options: { recoveryStrategies: [strategy({ action: 'RETRY', backoff: { initialMs: 50 } })] },
+      });
+      expect(done.status).toBe('succeeded');
+      expect(done.steps[0].attempts.map((attempt) => attempt.stdout)).toEqual(['second time lucky\n']);
+      expect(recoveries(done)).toEqual([
+        ['retry', 'model-down', expect.stringContaining('LLM_ERROR: the model is asked again in 50 ms')],
+      ]);
+    });
+
+    test('a strategy whose pattern does not match leaves the execution failed with the thrown error', async () => {
+      harness.fake.script(answer.plan(), { purpose: 'code', status: 401, message: 'Incorrect API key provided' });
+      const done = await run({
+        task: 'Fail as before when no strategy takes the failure up.',
+        options: {
+          recoveryStrategies: [strategy({ action: 'SKIP', match: 'quota' })],
+        },
+      });
+      expect(done.status).toBe('failed');
+      expect(done.error?.code).toBe('LLM_ERROR');
+      expect(recoveries(done)).toEqual([]);
+    });
+  });
+
   test('a plan that is never valid fails with LLM_BAD_OUTPUT once the retry policy gives up', async () => {
     // The LLM activity's policy allows five attempts (src/workflows/activity-options.ts); each asks
     // twice, the second time with what was wrong with the first answer.

@@ -17,7 +17,12 @@ const recoveries = (snapshot: ExecutionSnapshot) =>
     }));
 
 describe('recovery strategies of one’s own', () => {
-  const harness = useHarness({ model: false, env: { ADMIN_API_KEY: 'operator-key' } });
+  // The gateway offers E2B, which the worker cannot run: a run there throws SANDBOX_UNAVAILABLE.
+  const harness = useHarness({
+    model: false,
+    env: { ADMIN_API_KEY: 'operator-key', E2B_API_KEY: 'gateway-only' },
+    workerEnv: { E2B_API_KEY: '' },
+  });
   harness.defaultHeaders = { authorization: 'Bearer operator-key' };
   let acme: Record<string, string>;
   let globex: Record<string, string>;
@@ -95,14 +100,14 @@ describe('recovery strategies of one’s own', () => {
     expect(badPattern.status).toBe(422);
     expect(badPattern.body.error.message).toContain('match: not a valid regular expression');
 
-    const thrown = await harness.request(
+    const unanswerable = await harness.request(
       'POST',
       '/api/recovery-strategies',
-      { id: 'bad', name: 'x', applicableErrors: ['LLM_ERROR'], action: 'ABORT' },
+      { id: 'bad', name: 'x', applicableErrors: ['INTERNAL'], action: 'ABORT' },
       acme,
     );
-    expect(thrown.status).toBe(422);
-    expect(thrown.body.error.message).toContain('applicableErrors.0');
+    expect(unanswerable.status).toBe(422);
+    expect(unanswerable.body.error.message).toContain('applicableErrors.0');
 
     const readerMay = await harness.request(
       'POST',
@@ -162,6 +167,38 @@ describe('recovery strategies of one’s own', () => {
     expect(done.status).toBe('failed');
     expect(done.steps[0].attempts).toHaveLength(1);
     expect(recoveries(done).map(({ strategy, custom }) => [strategy, custom])).toEqual([['abort', 'zero-division']]);
+  });
+
+  test('a sandbox that cannot be had is a failed attempt a strategy may answer; its release is recorded', async () => {
+    const released = (snapshot: ExecutionSnapshot) =>
+      snapshot.timeline.filter((event) => event.event === 'RESOURCE_RELEASED').map((event) => event.data?.error);
+    const unanswered = await run(acme, { code: 'print(1)', options: { sandbox: 'e2b' } });
+    expect(unanswered.status).toBe('failed');
+    expect(unanswered.error?.code).toBe('SANDBOX_UNAVAILABLE');
+    expect(released(unanswered)).toEqual(['SANDBOX_UNAVAILABLE']);
+
+    const skipped = await run(acme, {
+      code: 'print(1)',
+      options: {
+        sandbox: 'e2b',
+        recoveryStrategies: [
+          {
+            id: 'no-sandbox',
+            name: 'Skip without a sandbox',
+            applicableErrors: ['SANDBOX_UNAVAILABLE'],
+            action: 'SKIP',
+          },
+        ],
+      },
+    });
+    expect(skipped.steps[0].status).toBe('skipped');
+    expect(skipped.steps[0].attempts.map((attempt) => [attempt.status, attempt.error?.code])).toEqual([
+      ['failed', 'SANDBOX_UNAVAILABLE'],
+    ]);
+    expect(released(skipped)).toEqual(['SANDBOX_UNAVAILABLE']);
+    expect(recoveries(skipped).map(({ strategy, custom }) => [strategy, custom])).toEqual([['skip', 'no-sandbox']]);
+    // As with any skipped step, the execution goes on without it.
+    expect(skipped.status).toBe('succeeded');
   });
 
   test('another tenant neither sees nor gets them; a deleted one no longer applies', async () => {

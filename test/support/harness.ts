@@ -30,6 +30,8 @@ export interface HarnessOptions {
   model?: boolean;
   /** Extra environment for loadConfig. */
   env?: Record<string, string>;
+  /** Environment for the worker alone, over `env`: a deployment whose workers are set up unlike its gateway. */
+  workerEnv?: Record<string, string>;
   /** Run a worker in this process. Default true; tests of crashes start worker processes instead. */
   worker?: boolean;
 }
@@ -41,6 +43,8 @@ export interface HarnessOptions {
 export class Harness {
   readonly fake = new FakeModel();
   config!: Config;
+  /** The worker's configuration: the gateway's, unless `workerEnv` sets it apart. */
+  workerConfig!: Config;
   client!: Client;
   baseUrl = '';
   dataDir = '';
@@ -78,14 +82,16 @@ export class Harness {
     const useModel = this.options.model ?? true;
     if (useModel) await this.fake.start();
     this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'exec-data-'));
-    this.config = loadConfig({
+    const env = {
       TEMPORAL_ADDRESS: address,
       TASK_QUEUE: `test-${path.basename(this.dataDir)}`,
       DATA_DIR: this.dataDir,
       LOG_LEVEL: 'silent',
       ...(useModel ? { OPENAI_BASE_URL: this.fake.url, OPENAI_API_KEY: 'test-key', LLM_MODEL: 'fake-model' } : {}),
       ...this.options.env,
-    });
+    };
+    this.config = loadConfig(env);
+    this.workerConfig = this.options.workerEnv ? loadConfig({ ...env, ...this.options.workerEnv }) : this.config;
     this.connection = await NativeConnection.connect({ address });
     if (this.options.worker ?? true) await this.startWorker();
     this.clientConnection = await Connection.connect({
@@ -108,7 +114,7 @@ export class Harness {
   async startWorker(): Promise<void> {
     const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
     const { worker, close } = await createExecutionWorker({
-      config: this.config,
+      config: this.workerConfig,
       connection: this.connection,
       workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
     });
@@ -126,6 +132,7 @@ export class Harness {
       LOG_LEVEL: 'silent',
       ...(this.fake.url ? { OPENAI_BASE_URL: this.fake.url, OPENAI_API_KEY: 'test-key', LLM_MODEL: 'fake-model' } : {}),
       ...this.options.env,
+      ...this.options.workerEnv,
     };
   }
 
