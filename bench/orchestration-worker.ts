@@ -9,7 +9,7 @@ import { createExecutionWorker } from '../src/worker';
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(config.temporal.connection);
   const [execution, raw] = await Promise.all([
     createExecutionWorker({ config, connection, llm: null }),
     bundleWorkflowCode({ workflowsPath: require.resolve('./raw-workflow'), logger: new DefaultLogger('WARN') }).then(

@@ -6,6 +6,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 TEMPORAL_CLI_VERSION="v1.5.1"
+# The server of `npm run cluster` and its SQL tool; docker-compose.yml names the same version.
+TEMPORAL_SERVER_VERSION="v1.29.1"
 tools="$root/.tools/bin"
 say() { printf '[setup] %s\n' "$*"; }
 
@@ -48,6 +50,29 @@ if [ ! -x "$tools/temporal" ] || ! "$tools/temporal" --version 2>/dev/null | gre
     awk '{ n++; if (n % 40 == 0) printf "[setup]   %d packages compiled...\n", n; fflush() }'
   [ -x "$tools/temporal" ] || { say "building the Temporal CLI failed"; exit 1; }
   say "Temporal CLI built in $(($(date +%s) - started)) s: $("$tools/temporal" --version)"
+fi
+
+# 2b. The Temporal server and its SQL tool, for a cluster on PostgreSQL (`npm run cluster`, the
+# cluster tests), built from source once, with the PostgreSQL schemas the module ships beside them.
+if [ ! -x "$tools/temporal-server" ] || ! "$tools/temporal-server" --version 2>/dev/null | grep -q "${TEMPORAL_SERVER_VERSION#v}" ||
+  [ ! -x "$tools/temporal-sql-tool" ] || [ ! -d "$root/.tools/temporal-schema/postgresql" ]; then
+  command -v go >/dev/null 2>&1 || { say "Go is needed to build the Temporal server: install Go 1.25 or newer"; exit 1; }
+  say "building the Temporal server $TEMPORAL_SERVER_VERSION and its SQL tool with Go (a few minutes, once)..."
+  started=$(date +%s)
+  build="$(mktemp -d)"
+  for program in server tools/sql; do
+    GOBIN="$build" GOFLAGS=-mod=mod go install -v "go.temporal.io/server/cmd/$program@$TEMPORAL_SERVER_VERSION" 2>&1 |
+      awk '{ n++; if (n % 40 == 0) printf "[setup]   %d packages compiled...\n", n; fflush() }'
+  done
+  [ -x "$build/server" ] && [ -x "$build/sql" ] || { say "building the Temporal server failed"; exit 1; }
+  mv -f "$build/server" "$tools/temporal-server"
+  mv -f "$build/sql" "$tools/temporal-sql-tool"
+  rm -rf "$build" "$root/.tools/temporal-schema"
+  module="$(go env GOMODCACHE)/go.temporal.io/server@$TEMPORAL_SERVER_VERSION"
+  mkdir -p "$root/.tools/temporal-schema"
+  cp -R "$module/schema/postgresql" "$root/.tools/temporal-schema/"
+  chmod -R u+w "$root/.tools/temporal-schema"
+  say "Temporal server built in $(($(date +%s) - started)) s: $("$tools/temporal-server" --version)"
 fi
 
 # 3. Node dependencies, when missing or older than the lock file. `npm install --no-save` installs the

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MODEL_PRICES, type ModelPrice } from './domain/pricing';
 import { SANDBOX_KINDS, type SandboxKind } from './domain/sandbox-kinds';
+import { readTemporalSettings, TemporalSettingsError, type TemporalConnectionSettings } from './temporal-settings';
 
 const optionalString = z
   .string()
@@ -14,8 +15,6 @@ const port = z.coerce.number().int().min(0).max(65535);
 const schema = z.object({
   PORT: port.default(3000),
   HOST: optionalString,
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_UI_URL: optionalString,
   TEMPORAL_UI_PORT: port.default(8233),
   TASK_QUEUE: z.string().default('executions'),
@@ -58,7 +57,18 @@ const schema = z.object({
 export interface Config {
   port: number;
   host: string;
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; uiPort: number };
+  temporal: {
+    /** The frontend's address, as given (also `connection.address`). */
+    address: string;
+    namespace: string;
+    /** What a client or worker connection to Temporal is made with (TLS, API key, headers). */
+    connection: TemporalConnectionSettings;
+    /** The `temporal.toml` profile the settings came from, when one was named. */
+    profile: string | null;
+    taskQueue: string;
+    uiUrl: string;
+    uiPort: number;
+  };
   dataDir: string;
   llm: {
     apiKey: string | undefined;
@@ -129,6 +139,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
+  let temporal: ReturnType<typeof readTemporalSettings>;
+  try {
+    temporal = readTemporalSettings(env);
+  } catch (error) {
+    if (!(error instanceof TemporalSettingsError)) throw error;
+    throw new ConfigError(`Invalid configuration:\n  ${error.problems.join('\n  ')}`);
+  }
   if (e.SANDBOX === 'e2b' && e.E2B_API_KEY === undefined) {
     throw new ConfigError('Invalid configuration:\n  E2B_API_KEY: required when SANDBOX=e2b');
   }
@@ -142,8 +159,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host,
     temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
+      address: temporal.connection.address,
+      namespace: temporal.namespace,
+      connection: temporal.connection,
+      profile: temporal.profile,
       taskQueue: e.TASK_QUEUE,
       uiUrl: (e.TEMPORAL_UI_URL ?? `http://localhost:${e.TEMPORAL_UI_PORT}`).replace(/\/+$/, ''),
       uiPort: e.TEMPORAL_UI_PORT,

@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   Runtime.install({
     logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN'),
   });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(config.temporal.connection);
   const { worker, close } = await createExecutionWorker({ config, connection });
   // The Temporal runtime shuts the worker down on SIGINT and SIGTERM.
   console.log(`worker: polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   }
   const database = await openDatabase(config.database);
   // Connect lazily so the gateway starts (and /healthz answers "down") while Temporal is away.
-  const connection = gatewayConnection(config.temporal.address);
+  const connection = gatewayConnection(config.temporal.connection);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const app = createApp({
     client,

@@ -1,4 +1,5 @@
 import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import type { TemporalConnectionSettings } from '../temporal-settings';
 
 /**
  * The gateway's retries of a Temporal call: a few quick ones (about a second in all), so that a
@@ -8,9 +9,9 @@ import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@
 export const GATEWAY_RETRY = { maxAttempts: 4, maxIntervalMs: () => 1000 };
 
 /** A connection to Temporal for the gateway: lazy, so the gateway starts (and says "down") without it. */
-export function gatewayConnection(address: string): Connection {
+export function gatewayConnection(settings: TemporalConnectionSettings): Connection {
   return Connection.lazy({
-    address,
+    ...settings,
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions(GATEWAY_RETRY))],
   });
 }

@@ -41,6 +41,21 @@ export async function startPostgres(dir: string, port: number): Promise<LocalPos
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     chownSync(dir, uid, gid);
+    const reachable = spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', `test -w ${quote(dir)}`]);
+    if (reachable.status !== 0) {
+      throw new Error(
+        `PostgreSQL runs as the postgres user, which cannot reach ${dir}: make the folders above it ` +
+          'searchable by others (chmod o+x), or set DATA_DIR to a folder under one that is',
+      );
+    }
+  }
+  // A server an earlier run left behind (killed before it could stop it) is stopped first.
+  if (existsSync(path.join(dir, 'postmaster.pid'))) {
+    try {
+      run('pg_ctl', ['-D', dir, '-m', 'fast', '-w', 'stop']);
+    } catch {
+      // Not running after all: the file is stale, and PostgreSQL starts over it.
+    }
   }
   if (!existsSync(path.join(dir, 'PG_VERSION')))
     run('initdb', ['-D', dir, '-U', 'service', '--auth=trust', '-E', 'UTF8']);

@@ -75,7 +75,7 @@ describe('a gateway whose Temporal server cannot be reached', () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'gateway-outage-'));
     // Port 1 on loopback: nothing listens, so every call is refused at once.
     const config = loadConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1', DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
-    connection = gatewayConnection(config.temporal.address);
+    connection = gatewayConnection(config.temporal.connection);
     const client = new Client({ connection, namespace: config.temporal.namespace });
     ({ server, baseUrl } = await startGateway(client, config));
   });

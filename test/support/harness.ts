@@ -28,8 +28,8 @@ function installRuntime(): void {
 export interface HarnessOptions {
   /** Give the worker and the gateway a model endpoint (the fake). Default true. */
   model?: boolean;
-  /** Extra environment for loadConfig. */
-  env?: Record<string, string>;
+  /** Extra environment for loadConfig; a function is called when the harness starts. */
+  env?: Record<string, string> | (() => Record<string, string>);
   /** Environment for the worker alone, over `env`: a deployment whose workers are set up unlike its gateway. */
   workerEnv?: Record<string, string>;
   /** Run a worker in this process. Default true; tests of crashes start worker processes instead. */
@@ -55,6 +55,7 @@ export class Harness {
   private closeWorker!: () => Promise<void>;
   private server!: Server;
   private readonly children: ChildProcess[] = [];
+  private extraEnv: Record<string, string> = {};
 
   /** Starts a worker in its own process and resolves once it polls. */
   async spawnWorker(): Promise<ChildProcess> {
@@ -82,20 +83,21 @@ export class Harness {
     const useModel = this.options.model ?? true;
     if (useModel) await this.fake.start();
     this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'exec-data-'));
+    this.extraEnv = typeof this.options.env === 'function' ? this.options.env() : (this.options.env ?? {});
     const env = {
       TEMPORAL_ADDRESS: address,
       TASK_QUEUE: `test-${path.basename(this.dataDir)}`,
       DATA_DIR: this.dataDir,
       LOG_LEVEL: 'silent',
       ...(useModel ? { OPENAI_BASE_URL: this.fake.url, OPENAI_API_KEY: 'test-key', LLM_MODEL: 'fake-model' } : {}),
-      ...this.options.env,
+      ...this.extraEnv,
     };
     this.config = loadConfig(env);
     this.workerConfig = this.options.workerEnv ? loadConfig({ ...env, ...this.options.workerEnv }) : this.config;
-    this.connection = await NativeConnection.connect({ address });
+    this.connection = await NativeConnection.connect(this.workerConfig.temporal.connection);
     if (this.options.worker ?? true) await this.startWorker();
     this.clientConnection = await Connection.connect({
-      address,
+      ...this.config.temporal.connection,
       interceptors: [
         (options, next) => {
           const method = options.method_definition.path.split('/').pop() ?? '';
@@ -131,7 +133,7 @@ export class Harness {
       DATA_DIR: this.dataDir,
       LOG_LEVEL: 'silent',
       ...(this.fake.url ? { OPENAI_BASE_URL: this.fake.url, OPENAI_API_KEY: 'test-key', LLM_MODEL: 'fake-model' } : {}),
-      ...this.options.env,
+      ...this.extraEnv,
       ...this.options.workerEnv,
     };
   }

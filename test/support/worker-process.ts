@@ -9,7 +9,7 @@ import { createExecutionWorker } from '../../src/worker';
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const config = loadConfig();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(config.temporal.connection);
   const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
   const { worker, close } = await createExecutionWorker({
     config,
