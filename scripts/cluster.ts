@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping the gateway and the workers, then the Temporal server and PostgreSQL...');
-    await services.stopAll(60_000);
+    await services.stopAll(config.worker.shutdownGraceMs + 5000);
     await cluster.stop();
     process.exit(code);
   };

@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping...');
-    await services.stopAll();
+    // The worker may take its grace time to let running activities finish.
+    await services.stopAll(config.worker.shutdownGraceMs + 5000);
     if (devServer) await devServer.stop();
     process.exit(code);
   };

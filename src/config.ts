@@ -51,6 +51,12 @@ const schema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).default(40),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
   WORKER_EAGER_ACTIVITIES: z.enum(['true', 'false']).default('true'),
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600 * 1000)
+    .default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -109,6 +115,11 @@ export interface Config {
     maxCachedWorkflows: number;
     /** Start activities in the response to the workflow task that schedules them. */
     eagerActivities: boolean;
+    /**
+     * After SIGTERM (or SIGINT), how long running activities may go on to finish; then they are
+     * cancelled, and Temporal retries them on another worker.
+     */
+    shutdownGraceMs: number;
   };
   maxUploadBytes: number;
   logLevel: string;
@@ -202,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
       eagerActivities: e.WORKER_EAGER_ACTIVITIES === 'true',
+      shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,

@@ -87,6 +87,10 @@ export async function createExecutionWorker(
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     maxEagerActivityReservationsPerWorkflowTask: config.worker.eagerActivities ? 3 : 0,
+    // On SIGTERM the worker stops polling at once; running activities get the grace time to finish.
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+    // Past this, the worker gives up waiting: whatever still runs is retried elsewhere by Temporal.
+    shutdownForceTime: config.worker.shutdownGraceMs + 30_000,
     workflowBundle,
     ...options.tuning,
   });
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
   });
   const connection = await NativeConnection.connect(config.temporal.connection);
   const { worker, close } = await createExecutionWorker({ config, connection });
-  // The Temporal runtime shuts the worker down on SIGINT and SIGTERM.
+  // The Temporal runtime shuts the worker down on SIGINT and SIGTERM: no new work, then the grace time.
   console.log(`worker: polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
   try {
     await worker.run();

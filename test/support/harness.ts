@@ -57,10 +57,10 @@ export class Harness {
   private readonly children: ChildProcess[] = [];
   private extraEnv: Record<string, string> = {};
 
-  /** Starts a worker in its own process and resolves once it polls. */
-  async spawnWorker(): Promise<ChildProcess> {
+  /** Starts a worker in its own process (with `env` over the harness's), and resolves once it polls. */
+  async spawnWorker(env: Record<string, string> = {}): Promise<ChildProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker-process.ts')], {
-      env: { ...process.env, ...this.workerEnv() },
+      env: { ...process.env, ...this.workerEnv(), ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.children.push(child);
@@ -89,6 +89,8 @@ export class Harness {
       TASK_QUEUE: `test-${path.basename(this.dataDir)}`,
       DATA_DIR: this.dataDir,
       LOG_LEVEL: 'silent',
+      // Tests that stop a worker mean it to let go of its activities at once, unless they say otherwise.
+      WORKER_SHUTDOWN_GRACE_MS: '0',
       ...(useModel ? { OPENAI_BASE_URL: this.fake.url, OPENAI_API_KEY: 'test-key', LLM_MODEL: 'fake-model' } : {}),
       ...this.extraEnv,
     };
@@ -132,6 +134,7 @@ export class Harness {
       TASK_QUEUE: this.config.temporal.taskQueue,
       DATA_DIR: this.dataDir,
       LOG_LEVEL: 'silent',
+      WORKER_SHUTDOWN_GRACE_MS: '0',
       ...(this.fake.url ? { OPENAI_BASE_URL: this.fake.url, OPENAI_API_KEY: 'test-key', LLM_MODEL: 'fake-model' } : {}),
       ...this.extraEnv,
       ...this.options.workerEnv,
