@@ -278,6 +278,41 @@ export class ExecutionService {
     await this.client.workflow.getHandle(id).signal(cancelSignal, { reason, by: this.principal.keyId });
   }
 
+  /**
+   * Removes an execution that has ended: its files, then its history. One that is still active is
+   * refused (409) unless `force`: Temporal then terminates it and removes it as it closes. Temporal
+   * removes a history in the background (a closed one within about a minute): `historyDeleted`
+   * says whether it was already gone when this answered.
+   */
+  async remove(
+    id: string,
+    force: boolean,
+  ): Promise<{ filesRemoved: number; terminated: boolean; historyDeleted: boolean }> {
+    const description = await this.describe(id);
+    // Only executions: never the service's own workflows (a tenant's slots, deliveries).
+    if (description.type !== WORKFLOW_TYPE) throw notFound(`no execution with id ${id}`);
+    const active = description.status.name === 'RUNNING';
+    if (active && !force) {
+      const status = statusOf(description);
+      throw invalidTransition(
+        `cannot delete an execution that is ${status}: cancel it and wait for its end, or pass ?force=true to terminate it`,
+        { status },
+      );
+    }
+    const filesRemoved = await this.store.deleteAll(id);
+    this.recent.forget(id);
+    await this.client.workflowService.deleteWorkflowExecution({
+      namespace: this.config.temporal.namespace,
+      workflowExecution: { workflowId: id },
+    });
+    let historyDeleted = false;
+    for (let i = 0; i < 20 && !historyDeleted; i++) {
+      historyDeleted = (await this.describeOrNull(id)) === null;
+      if (!historyDeleted) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { filesRemoved, terminated: active, historyDeleted };
+  }
+
   /** The finished steps of an execution, which a retry can reuse. */
   async checkpoints(id: string): Promise<Checkpoint[]> {
     await this.describe(id);

@@ -117,6 +117,16 @@ export const syncTaskSchema = z
 export const cancelSchema = z.object({ reason: z.string().max(1000).optional() }).strict();
 export const pauseSchema = cancelSchema;
 
+/** `DELETE /executions/:id?force=true`: terminate an active execution first. */
+export const deleteQuerySchema = z
+  .object({
+    force: z
+      .enum(['true', 'false'])
+      .optional()
+      .transform((value) => value === 'true'),
+  })
+  .strict();
+
 export const inputSchema = z
   .object({ approve: z.boolean().optional(), input: z.unknown().optional() })
   .strict()

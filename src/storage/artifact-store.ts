@@ -40,6 +40,8 @@ export interface ArtifactStore {
   list(executionId: string, under?: string): Promise<ArtifactInfo[]>;
   /** Removes the file; false when there was none. */
   delete(executionId: string, key: string): Promise<boolean>;
+  /** Removes every file of the execution; resolves with how many there were. */
+  deleteAll(executionId: string): Promise<number>;
   /**
    * Copies a file of one execution to the same key of another (a retry reuses its parent's files).
    * @throws ArtifactNotFoundError

@@ -124,6 +124,12 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
+  async deleteAll(executionId: string): Promise<number> {
+    const files = await this.list(executionId);
+    await rm(this.executionFolder(executionId), { recursive: true, force: true });
+    return files.length;
+  }
+
   async copy(fromExecutionId: string, key: string, toExecutionId: string): Promise<void> {
     const source = this.pathFor(fromExecutionId, key);
     const target = this.pathFor(toExecutionId, key);

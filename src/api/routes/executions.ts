@@ -6,7 +6,7 @@ import { streamEvents } from '../events';
 import type { ExecutionFeeds } from '../execution-feeds';
 import type { ExecutionService } from '../execution-service';
 import type { HttpMetrics } from '../metrics';
-import { cancelSchema, inputSchema, listQuerySchema, pauseSchema, retrySchema } from '../schemas';
+import { cancelSchema, deleteQuerySchema, inputSchema, listQuerySchema, pauseSchema, retrySchema } from '../schemas';
 import { readSubmission } from '../submission';
 import { principalOf, requireScope } from '../middleware/authenticate';
 import { route } from './route';
@@ -107,6 +107,19 @@ export function executionRoutes({
       await service.cancel(id, body.reason);
       // Cancelling completes in the workflow later; there is no new status to report yet.
       res.status(202).json({ id, accepted: true });
+    }),
+  );
+
+  router.delete(
+    '/executions/:id',
+    requireScope('run'),
+    route(async (req, res) => {
+      const service = executions.for(principalOf(res));
+      const id = String(req.params.id);
+      const { force } = deleteQuerySchema.parse(req.query);
+      const removed = await service.remove(id, force);
+      // 200 once the history is gone; 202 while Temporal is still removing it.
+      res.status(removed.historyDeleted ? 200 : 202).json({ id, ...removed });
     }),
   );
 
