@@ -51,6 +51,9 @@ const schema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).default(40),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
   WORKER_EAGER_ACTIVITIES: z.enum(['true', 'false']).default('true'),
+  WORKER_METRICS_PORT: port.optional(),
+  WORKER_SDK_METRICS_PORT: port.optional(),
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   WORKER_SHUTDOWN_GRACE_MS: z.coerce
     .number()
     .int()
@@ -120,6 +123,8 @@ export interface Config {
      * cancelled, and Temporal retries them on another worker.
      */
     shutdownGraceMs: number;
+    /** Where the worker serves its own metrics (prom-client), and Temporal's SDK its; null: not served. */
+    metrics: { host: string; port: number | null; sdkPort: number | null };
   };
   maxUploadBytes: number;
   logLevel: string;
@@ -214,6 +219,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
       eagerActivities: e.WORKER_EAGER_ACTIVITIES === 'true',
       shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+      metrics: {
+        host: e.WORKER_METRICS_HOST,
+        port: e.WORKER_METRICS_PORT ?? null,
+        sdkPort: e.WORKER_SDK_METRICS_PORT ?? null,
+      },
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     logLevel: e.LOG_LEVEL,

@@ -1,7 +1,15 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type RuntimeOptions,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { CodeValidator } from './activities/code-validator';
 import { SandboxModules } from './activities/sandbox-modules';
+import { WorkerMetrics } from './activities/worker-metrics';
 import { loadConfig, type Config } from './config';
 import { openDatabase, type ServiceDatabase } from './db/database';
 import { RecoveryStrategyStore } from './db/recovery-strategies';
@@ -74,6 +82,8 @@ export async function createExecutionWorker(
     },
     deliveries: { subscriptions, allowPrivate: config.webhooks.allowPrivate },
   };
+  const metrics = config.worker.metrics.port === null ? null : new WorkerMetrics(sandboxes);
+  if (metrics) deps.metrics = metrics;
   const worker = await Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
@@ -94,6 +104,7 @@ export async function createExecutionWorker(
     workflowBundle,
     ...options.tuning,
   });
+  const served = metrics ? await metrics.serve(config.worker.metrics.host, config.worker.metrics.port!) : null;
   // Only now, so that their CPU does not delay the first poll; a pool that cannot start says so itself.
   deps.validator.warmUp();
   for (const sandbox of Object.values(sandboxes)) void sandbox.warmUp?.().catch(() => undefined);
@@ -102,6 +113,7 @@ export async function createExecutionWorker(
   return {
     worker,
     close: async () => {
+      await served?.close();
       deps.validator.close();
       await Promise.all(Object.values(sandboxes).map((sandbox: Sandbox) => sandbox.close()));
       if (options.database === undefined) await database.close();
@@ -129,12 +141,36 @@ async function settleAll<T extends readonly unknown[]>(
   throw (failed as PromiseRejectedResult).reason;
 }
 
+/**
+ * The Temporal runtime's options: its log level and, with WORKER_SDK_METRICS_PORT, the SDK's
+ * Prometheus exporter of Temporal's own worker metrics (`temporal_*`: polls, task slots, latencies).
+ */
+export function runtimeOptions(config: Config, level: 'DEBUG' | 'WARN' | 'ERROR'): RuntimeOptions {
+  const { host, sdkPort } = config.worker.metrics;
+  return {
+    logger: new DefaultLogger(level),
+    ...(sdkPort === null
+      ? {}
+      : {
+          telemetryOptions: {
+            metrics: {
+              prometheus: {
+                bindAddress: `${host}:${sdkPort}`,
+                countersTotalSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          },
+        }),
+  };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   // The SDK's INFO lines (bundler statistics among them) drown what an operator needs.
-  Runtime.install({
-    logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN'),
-  });
+  Runtime.install(
+    runtimeOptions(config, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN'),
+  );
   const connection = await NativeConnection.connect(config.temporal.connection);
   const { worker, close } = await createExecutionWorker({ config, connection });
   // The Temporal runtime shuts the worker down on SIGINT and SIGTERM: no new work, then the grace time.

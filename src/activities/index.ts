@@ -32,6 +32,7 @@ import { askModel, type Question } from './model-calls';
 import { SandboxModules } from './sandbox-modules';
 import { createSlotActivities } from './slots';
 import { createTaskRunActivities, type TaskRunDeps } from './task-runs';
+import type { WorkerMetrics } from './worker-metrics';
 
 /** What the activities need from the world; tests hand in real fakes. */
 export interface ActivityDeps {
@@ -48,6 +49,8 @@ export interface ActivityDeps {
   runs: TaskRunDeps;
   /** Subscriptions and how to reach their receivers, for outgoing webhooks. */
   deliveries: DeliveryDeps;
+  /** The worker's metrics of its sandbox runs and code checks, when it serves them. */
+  metrics?: WorkerMetrics;
 }
 
 /** Text kept in history per attempt; the rest is cut with a marker. */
@@ -215,7 +218,9 @@ export function createActivities(deps: ActivityDeps) {
      */
     async validateCode(input: { code: string; sandbox?: SandboxKind }): Promise<ValidationReport> {
       const installed = input.sandbox === undefined ? null : await modules.get(input.sandbox);
-      return validator.validate(input.code, installed ?? undefined);
+      const report = await validator.validate(input.code, installed ?? undefined);
+      if (!report.ok) deps.metrics?.refused(input.sandbox ?? 'local');
+      return report;
     },
 
     /** Runs code in a sandbox; a Python error is a result, not a thrown failure. */
@@ -244,6 +249,7 @@ export function createActivities(deps: ActivityDeps) {
         context.heartbeat(details);
       };
       const heartbeat = setInterval(beat, HEARTBEAT_MS);
+      const began = Date.now();
       try {
         beat();
         let execution: SandboxExecution;
@@ -267,8 +273,11 @@ export function createActivities(deps: ActivityDeps) {
             },
           });
         } catch (error) {
+          const outcome = context.cancellationSignal.aborted ? 'cancelled' : 'unavailable';
+          deps.metrics?.runEnded(sandbox.kind, outcome, Date.now() - began);
           throw sandboxFailure(error);
         }
+        deps.metrics?.runEnded(sandbox.kind, execution.failure ?? 'succeeded', execution.usage.wallMs);
         return await storeOutcome(deps.store, input, execution, outputDir);
       } finally {
         clearInterval(heartbeat);

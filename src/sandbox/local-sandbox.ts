@@ -24,6 +24,7 @@ import { UidSlots } from './local-uid-slots';
 import {
   DEFAULT_SANDBOX_LIMITS,
   SandboxUnavailableError,
+  type PoolStats,
   type Sandbox,
   type SandboxExecution,
   type SandboxFailure,
@@ -157,6 +158,8 @@ export class LocalSandbox implements Sandbox {
   private readonly background = new Set<Promise<unknown>>();
   private readonly idle: SandboxProcess[] = [];
   private readonly idleBare: SandboxProcess[] = [];
+  /** What the runs so far started in, for the worker's metrics. */
+  private readonly taken = { warmHits: 0, bareHits: 0, misses: 0 };
   private starting = 0;
   private startingBare = 0;
   /** Jobs whose code imports the warm libraries: the warm pool follows their rate only. */
@@ -240,12 +243,17 @@ export class LocalSandbox implements Sandbox {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
+  poolStats(): PoolStats {
+    return { idleWarm: this.idle.length, idleBare: this.idleBare.length, ...this.taken };
+  }
+
   private async runTracked(request: SandboxRunRequest): Promise<SandboxExecution> {
     const host = await this.prepare();
     this.assertOpen();
     const warm = wantsWarm(request.code);
     if (warm) this.warmArrivals.note(Date.now());
     const pooled = this.takeIdle(warm);
+    if (pooled === undefined) this.taken.misses++;
     // The pool refills while the job runs: one sandbox of each kind at a time, warm ones at the
     // lowest priority, so that the jobs keep the CPU they need.
     this.refill();
@@ -509,7 +517,11 @@ export class LocalSandbox implements Sandbox {
   private takeIdle(warm: boolean): SandboxProcess | undefined {
     for (const list of warm ? [this.idle, this.idleBare] : [this.idleBare]) {
       for (let proc = list.shift(); proc !== undefined; proc = list.shift()) {
-        if (proc.alive) return proc;
+        if (proc.alive) {
+          if (list === this.idle) this.taken.warmHits++;
+          else this.taken.bareHits++;
+          return proc;
+        }
         this.discard(proc);
       }
     }

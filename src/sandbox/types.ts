@@ -104,9 +104,21 @@ export class SandboxConfigurationError extends Error {
 }
 
 /** A place to run untrusted Python. */
+/** What a backend with a pool of started sandboxes reports about it. */
+export interface PoolStats {
+  idleWarm: number;
+  idleBare: number;
+  /** Runs since the start that took a warm sandbox, a bare one, or had one started for them. */
+  warmHits: number;
+  bareHits: number;
+  misses: number;
+}
+
 export interface Sandbox {
   readonly kind: SandboxKind;
   run(request: SandboxRunRequest): Promise<SandboxExecution>;
+  /** The pool's state, for backends that keep one. */
+  poolStats?(): PoolStats;
   /** Starts what makes the first jobs fast (a pool of started sandboxes); runs work before it ends. */
   warmUp?(): Promise<void>;
   close(): Promise<void>;

@@ -229,7 +229,18 @@ describe('code-only executions, without a model', () => {
     await harness.waitForEnd(started.body.id);
     const health = await harness.request('GET', '/healthz');
     expect(health.body).toEqual({ ok: true, temporal: 'up', worker: 'up' });
+    const events = await fetch(`${harness.baseUrl}/api/executions/${started.body.id as string}/events`);
+    await events.text(); // an ended execution's stream closes after its `end` event
     const metrics = await fetch(`${harness.baseUrl}/metrics`);
-    expect(await metrics.text()).toMatch(/gateway_executions_submitted_total [1-9]/);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    const text = await metrics.text();
+    expect(text).toMatch(/^gateway_executions_started_total\{trigger="api"\} [1-9]/m);
+    // The request above, in the histogram by route pattern and status.
+    expect(text).toMatch(
+      /^gateway_http_request_duration_seconds_count\{method="POST",route="\/executions",status="202"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^gateway_sse_clients 0$/m);
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
   });
 });

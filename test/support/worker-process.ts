@@ -2,13 +2,13 @@
  * A worker in its own process, configured by the environment like src/worker.ts, for tests that
  * kill it as a crash would. Prints "ready" once it polls.
  */
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
-import { createExecutionWorker } from '../../src/worker';
+import { createExecutionWorker, runtimeOptions } from '../../src/worker';
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const config = loadConfig();
+  Runtime.install(runtimeOptions(config, 'ERROR'));
   const connection = await NativeConnection.connect(config.temporal.connection);
   const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
   const { worker, close } = await createExecutionWorker({

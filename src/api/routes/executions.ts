@@ -46,8 +46,9 @@ export function executionRoutes({
     multipart,
     route(async (req, res) => {
       const service = executions.for(principalOf(res));
-      const started = await service.submit(readSubmission(req, 'execution'));
-      if (started.created) metrics.executionsSubmitted++;
+      const submission = readSubmission(req, 'execution');
+      const started = await service.submit(submission);
+      if (started.created) metrics.executionStarted(submission.triggeredBy);
       res.status(202).json({
         id: started.id,
         status: started.status,
@@ -174,7 +175,7 @@ export function executionRoutes({
       const parentId = String(req.params.id);
       const body = retrySchema.parse(req.body ?? {});
       const { id } = await service.retry(parentId, body.fromStep, body.code);
-      metrics.executionsSubmitted++;
+      metrics.executionStarted('api');
       res.status(202).json({ id, status: 'queued', parentId, links: links(id) });
     }),
   );
@@ -186,7 +187,12 @@ export function executionRoutes({
       const service = executions.for(principalOf(res));
       const id = String(req.params.id);
       const lastEventId = Number(req.header('last-event-id') ?? req.query.lastEventId ?? 0);
-      await streamEvents(service, feeds, id, Number.isFinite(lastEventId) ? lastEventId : 0, req, res);
+      const closed = metrics.streamOpened();
+      try {
+        await streamEvents(service, feeds, id, Number.isFinite(lastEventId) ? lastEventId : 0, req, res);
+      } finally {
+        closed();
+      }
     }),
   );
 

@@ -27,9 +27,12 @@ export function operationRoutes({ client, metrics, workers }: OperationRoutesDep
         .json({ ok: up && polled, temporal: up ? 'up' : 'down', worker: polled ? 'up' : 'down' });
     }),
   );
-  router.get('/metrics', (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(metrics.render());
-  });
+  router.get(
+    '/metrics',
+    route(async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.render());
+    }),
+  );
   return router;
 }
 

@@ -23,8 +23,9 @@ export function syncRoutes({ executions, metrics, multipart }: SyncRoutesDeps): 
     multipart,
     route(async (req, res) => {
       const service = executions.for(principalOf(res));
-      const started = await service.submit(readSubmission(req, 'sync'));
-      if (started.created) metrics.executionsSubmitted++;
+      const submission = readSubmission(req, 'sync');
+      const started = await service.submit(submission);
+      if (started.created) metrics.executionStarted(submission.triggeredBy);
       const snapshot = await service.waitForEnd(started.id);
       res.json(await syncResponse(service, snapshot));
     }),

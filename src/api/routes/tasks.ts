@@ -184,7 +184,7 @@ export async function startTaskRun(
 ) {
   const submission = await taskRunSubmission({ tasks, store }, principal.tenant, slug, request);
   const started = await executions.for(principal).submit(submission);
-  if (started.created) metrics.executionsSubmitted++;
+  if (started.created) metrics.executionStarted(submission.triggeredBy);
   return {
     id: started.id,
     status: started.status,
