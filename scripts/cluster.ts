@@ -46,6 +46,10 @@ async function main(): Promise<void> {
     postgresPort,
     namespace: config.temporal.namespace,
     tls: parsed.data.CLUSTER_TLS === 'true',
+    // Histories kept as long as the files (Temporal keeps at least a day), when the namespace is made.
+    ...(config.artifactRetentionDays > 0
+      ? { retentionDays: Math.max(1, Math.ceil(config.artifactRetentionDays)) }
+      : {}),
   });
 
   let stopping = false;

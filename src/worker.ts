@@ -6,6 +6,7 @@ import {
   type RuntimeOptions,
   type WorkerOptions,
 } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from './activities';
 import { CodeValidator } from './activities/code-validator';
 import { SandboxModules } from './activities/sandbox-modules';
@@ -82,6 +83,15 @@ export async function createExecutionWorker(
     },
     deliveries: { subscriptions, allowPrivate: config.webhooks.allowPrivate },
   };
+  // The retention schedule's runs read each candidate's state in Temporal through a client of their own.
+  const retentionConnection = config.artifactRetentionDays > 0 ? Connection.lazy(config.temporal.connection) : null;
+  if (retentionConnection) {
+    deps.retention = {
+      store,
+      days: config.artifactRetentionDays,
+      client: new Client({ connection: retentionConnection, namespace: config.temporal.namespace }),
+    };
+  }
   const metrics = config.worker.metrics.port === null ? null : new WorkerMetrics(sandboxes);
   if (metrics) deps.metrics = metrics;
   const worker = await Worker.create({
@@ -114,6 +124,7 @@ export async function createExecutionWorker(
     worker,
     close: async () => {
       await served?.close();
+      await retentionConnection?.close();
       deps.validator.close();
       await Promise.all(Object.values(sandboxes).map((sandbox: Sandbox) => sandbox.close()));
       if (options.database === undefined) await database.close();

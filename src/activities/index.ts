@@ -32,6 +32,7 @@ import { askModel, type Question } from './model-calls';
 import { SandboxModules } from './sandbox-modules';
 import { createSlotActivities } from './slots';
 import { createTaskRunActivities, type TaskRunDeps } from './task-runs';
+import { createRetentionActivities, type RetentionDeps } from './retention';
 import type { WorkerMetrics } from './worker-metrics';
 
 /** What the activities need from the world; tests hand in real fakes. */
@@ -51,6 +52,8 @@ export interface ActivityDeps {
   deliveries: DeliveryDeps;
   /** The worker's metrics of its sandbox runs and code checks, when it serves them. */
   metrics?: WorkerMetrics;
+  /** What the retention schedule's runs need; without it they remove nothing. */
+  retention?: RetentionDeps;
 }
 
 /** Text kept in history per attempt; the rest is cut with a marker. */
@@ -160,6 +163,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskRunActivities(deps.runs),
     ...createDeliveryActivities(deps.deliveries),
     ...createSlotActivities(),
+    ...createRetentionActivities(deps.retention ?? { store: deps.store, days: 0, client: null }),
     ...createProfileActivities(deps),
     /**
      * Turns the task into a plan of steps, asked for as a structured output. An answer that is not

@@ -10,6 +10,7 @@ import { ScheduleStore } from '../db/schedules';
 import { RecoveryStrategyStore } from '../db/recovery-strategies';
 import { SubscriptionStore } from '../db/subscriptions';
 import { createApp } from './app';
+import { ensureRetentionSchedule } from './retention-schedule';
 import { gatewayConnection } from './temporal-connection';
 
 async function main(): Promise<void> {
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     subscriptions: new SubscriptionStore(database.db),
     strategies: new RecoveryStrategyStore(database.db),
   });
+  const retention = ensureRetentionSchedule(client, config, logger);
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'gateway listening');
   });
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   const stop = () => {
+    retention.stop();
     server.close(() => void Promise.allSettled([connection.close(), database.close()]).finally(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };

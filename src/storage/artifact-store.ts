@@ -42,6 +42,8 @@ export interface ArtifactStore {
   delete(executionId: string, key: string): Promise<boolean>;
   /** Removes every file of the execution; resolves with how many there were. */
   deleteAll(executionId: string): Promise<number>;
+  /** Every execution that has files, with when its newest file was written. */
+  executions(): Promise<Array<{ executionId: string; modifiedAt: Date }>>;
   /**
    * Copies a file of one execution to the same key of another (a retry reuses its parent's files).
    * @throws ArtifactNotFoundError

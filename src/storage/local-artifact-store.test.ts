@@ -161,3 +161,22 @@ describe('keys and ids that would leave the execution are refused', () => {
     await expect(store.copy('exec-1', 'inputs/a.csv', executionId)).rejects.toThrow(UnsafePathError);
   });
 });
+
+describe('whole executions', () => {
+  test('executions() lists each with its newest file; deleteAll removes one and counts its files', async () => {
+    expect(await store.executions()).toEqual([]);
+    const before = Date.now();
+    await store.put('exec-a', 'inputs', 'a.csv', Buffer.from('a'));
+    await store.put('exec-a', 'steps/main/1', 'out.txt', Buffer.from('b'));
+    await store.put('exec-b', 'inputs', 'b.csv', Buffer.from('c'));
+    const listed = await store.executions();
+    expect(listed.map((entry) => entry.executionId)).toEqual(['exec-a', 'exec-b']);
+    for (const entry of listed) expect(entry.modifiedAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
+
+    expect(await store.deleteAll('exec-a')).toBe(2);
+    expect(await store.list('exec-a')).toEqual([]);
+    expect((await store.executions()).map((entry) => entry.executionId)).toEqual(['exec-b']);
+    expect(await store.deleteAll('exec-a')).toBe(0);
+    await expect(store.deleteAll('../x')).rejects.toThrow(UnsafePathError);
+  });
+});

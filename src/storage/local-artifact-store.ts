@@ -130,6 +130,31 @@ export class LocalArtifactStore implements ArtifactStore {
     return files.length;
   }
 
+  async executions(): Promise<Array<{ executionId: string; modifiedAt: Date }>> {
+    let entries;
+    try {
+      entries = await readdir(this.root, { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+    const found: Array<{ executionId: string; modifiedAt: Date }> = [];
+    for (const entry of entries) {
+      if (!entry.isDirectory() || entry.name === PARTIAL_DIR) continue;
+      let newest = (await stat(path.join(this.root, entry.name))).mtimeMs;
+      const walk = async (folder: string): Promise<void> => {
+        for (const inner of await readdir(folder, { withFileTypes: true })) {
+          const location = path.join(folder, inner.name);
+          if (inner.isDirectory()) await walk(location);
+          else if (inner.isFile()) newest = Math.max(newest, (await stat(location)).mtimeMs);
+        }
+      };
+      await walk(path.join(this.root, entry.name));
+      found.push({ executionId: entry.name, modifiedAt: new Date(newest) });
+    }
+    return found.sort((a, b) => (a.executionId < b.executionId ? -1 : 1));
+  }
+
   async copy(fromExecutionId: string, key: string, toExecutionId: string): Promise<void> {
     const source = this.pathFor(fromExecutionId, key);
     const target = this.pathFor(toExecutionId, key);

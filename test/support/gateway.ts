@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
+import { ensureRetentionSchedule } from '../../src/api/retention-schedule';
 import { openDatabase } from '../../src/db/database';
 import { KeyStore } from '../../src/db/keys';
 import { HookStore } from '../../src/db/hooks';
@@ -35,9 +36,13 @@ export async function startGateway(
     subscriptions: new SubscriptionStore(database.db),
     strategies: new RecoveryStrategyStore(database.db),
   });
+  const retention = ensureRetentionSchedule(client, config, pino({ level: logLevel }));
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
-  server.once('close', () => void database.close());
+  server.once('close', () => {
+    retention.stop();
+    void database.close();
+  });
   return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
