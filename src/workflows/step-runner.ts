@@ -412,17 +412,7 @@ export class StepRunner {
     }
     if (!report.ok) {
       const failed = validationFailure(report.problems);
-      record.recordAttempt(stepId, {
-        status: 'failed',
-        author,
-        code,
-        stdout: '',
-        stderr: '',
-        error: failed,
-        durationMs: 0,
-        files: [],
-        results: [],
-      });
+      this.recordUnrun(stepId, { code, author }, failed);
       return { ok: false, failed, stdout: '' };
     }
     await control.gate();
@@ -492,8 +482,12 @@ export class StepRunner {
   }
 
   /** A sandbox run that could not be made, as a failed attempt of the step. */
-  private recordThrownRun(stepId: string, { code, author }: NextCode, failed: { code: ErrorType; message: string }) {
-    if (failed.code !== ErrorType.SANDBOX_UNAVAILABLE) return;
+  private recordThrownRun(stepId: string, next: NextCode, failed: { code: ErrorType; message: string }) {
+    if (failed.code === ErrorType.SANDBOX_UNAVAILABLE) this.recordUnrun(stepId, next, failed);
+  }
+
+  /** An attempt whose code never ran (refused by the check, or no sandbox to be had), failed. */
+  private recordUnrun(stepId: string, { code, author }: NextCode, failed: { code: ErrorType; message: string }) {
     this.ctx.record.recordAttempt(stepId, {
       status: 'failed',
       author,

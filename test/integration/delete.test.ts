@@ -13,11 +13,6 @@ describe('deleting an execution', () => {
   let globex: Record<string, string>;
   let acmeReader: Record<string, string>;
 
-  const keyFor = async (tenant: string, scopes: string[]) => {
-    const made = await harness.request('POST', '/api/keys', { tenant, name: `${tenant}-${scopes.join('-')}`, scopes });
-    expect(made.status).toBe(201);
-    return { authorization: `Bearer ${made.body.secret as string}` };
-  };
   const folderOf = (id: string) => path.join(harness.dataDir, 'artifacts', id);
   const historyOf = (id: string) =>
     harness.client.workflow
@@ -36,9 +31,9 @@ describe('deleting an execution', () => {
   };
 
   beforeAll(async () => {
-    acme = await keyFor('acme', ['read', 'run']);
-    globex = await keyFor('globex', ['read', 'run']);
-    acmeReader = await keyFor('acme', ['read']);
+    acme = await harness.keyFor('acme', ['read', 'run']);
+    globex = await harness.keyFor('globex', ['read', 'run']);
+    acmeReader = await harness.keyFor('acme', ['read']);
   });
 
   test('a finished execution: its files and history are gone, and it is not found any more', async () => {

@@ -28,11 +28,6 @@ describe('recovery strategies of one’s own', () => {
   let globex: Record<string, string>;
   let acmeReader: Record<string, string>;
 
-  const keyFor = async (tenant: string, scopes: string[]) => {
-    const made = await harness.request('POST', '/api/keys', { tenant, name: `${tenant}-${scopes.join('-')}`, scopes });
-    expect(made.status).toBe(201);
-    return { authorization: `Bearer ${made.body.secret as string}` };
-  };
   const run = async (as: Record<string, string>, body: Record<string, unknown>) => {
     const response = await harness.request('POST', '/api/executions', body, as);
     expect(response.status).toBe(202);
@@ -40,9 +35,9 @@ describe('recovery strategies of one’s own', () => {
   };
 
   beforeAll(async () => {
-    acme = await keyFor('acme', ['read', 'run', 'admin']);
-    globex = await keyFor('globex', ['read', 'run', 'admin']);
-    acmeReader = await keyFor('acme', ['read']);
+    acme = await harness.keyFor('acme', ['read', 'run', 'admin']);
+    globex = await harness.keyFor('globex', ['read', 'run', 'admin']);
+    acmeReader = await harness.keyFor('acme', ['read']);
     const register = async (body: Record<string, unknown>) => {
       const response = await harness.request('POST', '/api/recovery-strategies', body, acme);
       expect(response.status).toBe(201);

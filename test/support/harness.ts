@@ -171,6 +171,13 @@ export class Harness {
   /** Sent with every request unless a request sets the same header: an API key, for instance. */
   defaultHeaders: Record<string, string> = {};
 
+  /** A new key of `tenant` with `scopes`, made with the default headers' (operator's) key, as headers to send. */
+  async keyFor(tenant: string, scopes: string[]): Promise<Record<string, string>> {
+    const made = await this.request('POST', '/api/keys', { tenant, name: `${tenant}-${scopes.join('-')}`, scopes });
+    if (made.status !== 201) throw new Error(`POST /api/keys answered ${made.status}: ${JSON.stringify(made.body)}`);
+    return { authorization: `Bearer ${made.body.secret as string}` };
+  }
+
   async request(method: string, route: string, body?: unknown, extraHeaders: Record<string, string> = {}) {
     const headers = { ...this.defaultHeaders, ...extraHeaders };
     const response = await fetch(`${this.baseUrl}${route}`, {
