@@ -86,12 +86,17 @@ describe('a Temporal cluster on PostgreSQL with mutual TLS', () => {
 
     test('two workers run executions to their known result; the service’s records are on the cluster’s database', async () => {
       await harness.spawnWorker();
-      const pollers = await harness.client.workflowService.describeTaskQueue({
-        namespace: cluster.namespace,
-        taskQueue: { name: harness.config.temporal.taskQueue },
-        taskQueueType: 2, // activities
-      });
-      expect(new Set(pollers.pollers?.map((poller) => poller.identity)).size).toBe(2);
+      // Both poll: Temporal lists a poller once its first poll has arrived.
+      const pollers = async () => {
+        const described = await harness.client.workflowService.describeTaskQueue({
+          namespace: cluster.namespace,
+          taskQueue: { name: harness.config.temporal.taskQueue },
+          taskQueueType: 2, // activities
+        });
+        return new Set(described.pollers?.map((poller) => poller.identity)).size;
+      };
+      for (let i = 0; i < 100 && (await pollers()) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await pollers()).toBe(2);
 
       const ids: Array<{ id: string; n: number }> = [];
       for (const n of [3, 10, 25, 100, 7, 42]) {
