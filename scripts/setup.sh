@@ -11,7 +11,7 @@ TEMPORAL_SERVER_VERSION="v1.29.1"
 tools="$root/.tools/bin"
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. Debian packages: the local sandbox, PostgreSQL, a compiler for native npm packages.
+# 1. Debian packages: the local sandbox, PostgreSQL, a compiler for native npm packages, tmux.
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ -x /usr/bin/python3 ] || missing+=(python3)
@@ -32,6 +32,8 @@ fi
 # compiler for better-sqlite3, which npm builds from source where no prebuilt binary can be fetched.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || missing+=(g++ make)
+# A terminal for the test that watches the CLI's progress bar being drawn (capture-pane).
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
