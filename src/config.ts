@@ -36,6 +36,7 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   PYTHON_PATH: z.string().default('/usr/bin/python3'),
   SANDBOX_WORK_DIR: optionalString,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
   ARTIFACT_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(0),
   MAX_UPLOAD_BYTES: z.coerce
     .number()
@@ -130,6 +131,8 @@ export interface Config {
   maxUploadBytes: number;
   /** Days an ended execution's files are kept (a schedule removes older ones); 0: kept for good. */
   artifactRetentionDays: number;
+  /** Where traces go over OTLP/HTTP; none are exported without it. */
+  otlpEndpoint: string | undefined;
   logLevel: string;
 }
 
@@ -230,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     artifactRetentionDays: e.ARTIFACT_RETENTION_DAYS,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -7,6 +7,10 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry/lib/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { CodeValidator } from './activities/code-validator';
 import { SandboxModules } from './activities/sandbox-modules';
@@ -20,6 +24,7 @@ import { createOpenAiClient, type LlmClient } from './llm/llm-client';
 import { createSandboxes } from './sandbox/registry';
 import type { Sandbox } from './sandbox/types';
 import { artifactStoreFromConfig } from './storage/artifact-store-from-config';
+import { startTracing, workflowSpanSinks, type Tracing } from './telemetry';
 import { cachedWorkflowBundle } from './workflow-bundle';
 
 export interface ExecutionWorkerOptions {
@@ -33,6 +38,8 @@ export interface ExecutionWorkerOptions {
   tuning?: Partial<WorkerOptions>;
   /** The service's database; opened from the configuration (and closed with the worker) when absent. */
   database?: ServiceDatabase;
+  /** Where the workflows' spans go (startTracing); dropped when absent. */
+  tracing?: Tracing;
 }
 
 /** The model client the configuration asks for, or null when no endpoint is configured. */
@@ -92,6 +99,7 @@ export async function createExecutionWorker(
       client: new Client({ connection: retentionConnection, namespace: config.temporal.namespace }),
     };
   }
+  const tracing = options.tracing ?? startTracing('agent-executions-worker', undefined);
   const metrics = config.worker.metrics.port === null ? null : new WorkerMetrics(sandboxes);
   if (metrics) deps.metrics = metrics;
   const worker = await Worker.create({
@@ -112,6 +120,15 @@ export async function createExecutionWorker(
     // Past this, the worker gives up waiting: whatever still runs is retried elsewhere by Temporal.
     shutdownForceTime: config.worker.shutdownGraceMs + 30_000,
     workflowBundle,
+    interceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
+    },
+    sinks: workflowSpanSinks(tracing),
     ...options.tuning,
   });
   const served = metrics ? await metrics.serve(config.worker.metrics.host, config.worker.metrics.port!) : null;
@@ -182,8 +199,9 @@ async function main(): Promise<void> {
   Runtime.install(
     runtimeOptions(config, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN'),
   );
+  const tracing = startTracing('agent-executions-worker', config.otlpEndpoint);
   const connection = await NativeConnection.connect(config.temporal.connection);
-  const { worker, close } = await createExecutionWorker({ config, connection });
+  const { worker, close } = await createExecutionWorker({ config, connection, tracing });
   // The Temporal runtime shuts the worker down on SIGINT and SIGTERM: no new work, then the grace time.
   console.log(`worker: polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
   try {
@@ -191,6 +209,7 @@ async function main(): Promise<void> {
   } finally {
     await close();
     await connection.close();
+    await tracing.shutdown();
   }
 }
 

@@ -43,7 +43,13 @@ export async function cachedWorkflowBundle(
   } catch {
     // not built yet
   }
-  const { code } = await bundleWorkflowCode({ workflowsPath: path.join(sources, 'workflows'), logger: quiet });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.join(sources, 'workflows'),
+    // OpenTelemetry's workflow interceptors: spans of each workflow, its activities and children, sent
+    // through the workers' `exporter` sink (dropped unless tracing is on), context in the headers.
+    workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    logger: quiet,
+  });
   try {
     mkdirSync(dir, { recursive: true });
     // Older bundles go; a running worker has read its own already.

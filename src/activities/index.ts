@@ -1,3 +1,4 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -24,6 +25,7 @@ import {
 import type { Sandbox, SandboxExecution, SandboxInputFile } from '../sandbox/types';
 import { sandboxFailure, sandboxOf } from './sandbox-failures';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
+import { tracer } from '../telemetry';
 import type { LiveOutput } from '../workflows/messages';
 import type { CodeValidator, ValidationReport } from './code-validator';
 import { createDeliveryActivities, type DeliveryDeps } from './deliveries';
@@ -257,6 +259,14 @@ export function createActivities(deps: ActivityDeps) {
       try {
         beat();
         let execution: SandboxExecution;
+        const span = tracer().startSpan('sandbox run', {
+          attributes: {
+            'sandbox.backend': sandbox.kind,
+            'execution.id': input.executionId,
+            'step.id': input.stepId,
+            'step.attempt': input.attempt,
+          },
+        });
         try {
           execution = await sandbox.run({
             runId: `${input.executionId}-${input.stepId}-${input.attempt}-${randomUUID().slice(0, 8)}`,
@@ -279,9 +289,11 @@ export function createActivities(deps: ActivityDeps) {
         } catch (error) {
           const outcome = context.cancellationSignal.aborted ? 'cancelled' : 'unavailable';
           deps.metrics?.runEnded(sandbox.kind, outcome, Date.now() - began);
+          span.setAttribute('sandbox.outcome', outcome).setStatus({ code: SpanStatusCode.ERROR }).end();
           throw sandboxFailure(error);
         }
         deps.metrics?.runEnded(sandbox.kind, execution.failure ?? 'succeeded', execution.usage.wallMs);
+        span.setAttribute('sandbox.outcome', execution.failure ?? 'succeeded').end();
         return await storeOutcome(deps.store, input, execution, outputDir);
       } finally {
         clearInterval(heartbeat);

@@ -9,6 +9,7 @@ import { WorkerWatch } from './worker-watch';
 import { ExecutionFeeds } from './execution-feeds';
 import { notFound } from './http-error';
 import { HttpMetrics } from './metrics';
+import { requestSpan } from './middleware/request-span';
 import type { KeyStore } from '../db/keys';
 import type { HookStore } from '../db/hooks';
 import type { ScheduleStore } from '../db/schedules';
@@ -81,6 +82,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestId());
+  app.use(requestSpan());
   app.use(requestLog({ logger, metrics }));
   app.use(operationRoutes({ client, metrics, workers }));
 

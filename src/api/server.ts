@@ -1,4 +1,3 @@
-import { Client } from '@temporalio/client';
 import pino from 'pino';
 import { isLoopback, loadConfig } from '../config';
 import { artifactStoreFromConfig } from '../storage/artifact-store-from-config';
@@ -11,7 +10,8 @@ import { RecoveryStrategyStore } from '../db/recovery-strategies';
 import { SubscriptionStore } from '../db/subscriptions';
 import { createApp } from './app';
 import { ensureRetentionSchedule } from './retention-schedule';
-import { gatewayConnection } from './temporal-connection';
+import { startTracing } from '../telemetry';
+import { gatewayClient, gatewayConnection } from './temporal-connection';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   const database = await openDatabase(config.database);
   // Connect lazily so the gateway starts (and /healthz answers "down") while Temporal is away.
   const connection = gatewayConnection(config.temporal.connection);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const tracing = startTracing('agent-executions-gateway', config.otlpEndpoint);
+  const client = gatewayClient(connection, config.temporal.namespace);
   const app = createApp({
     client,
     store: artifactStoreFromConfig(config),
@@ -48,7 +49,12 @@ async function main(): Promise<void> {
   });
   const stop = () => {
     retention.stop();
-    server.close(() => void Promise.allSettled([connection.close(), database.close()]).finally(() => process.exit(0)));
+    server.close(
+      () =>
+        void Promise.allSettled([connection.close(), database.close(), tracing.shutdown()]).finally(() =>
+          process.exit(0),
+        ),
+    );
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.once('SIGINT', stop);

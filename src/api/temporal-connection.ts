@@ -1,4 +1,5 @@
-import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client';
 import type { TemporalConnectionSettings } from '../temporal-settings';
 
 /**
@@ -13,5 +14,14 @@ export function gatewayConnection(settings: TemporalConnectionSettings): Connect
   return Connection.lazy({
     ...settings,
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions(GATEWAY_RETRY))],
+  });
+}
+
+/** The gateway's client: Temporal calls carry the request's trace context, and are spans of it. */
+export function gatewayClient(connection: Connection, namespace: string): Client {
+  return new Client({
+    connection,
+    namespace,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
 }

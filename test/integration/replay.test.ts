@@ -9,6 +9,7 @@ import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { DefaultLogger, Runtime, Worker, type ReplayResult, type ReplayWorkerOptions } from '@temporalio/worker';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { workflowSpanSinks } from '../../src/telemetry';
 import path from 'node:path';
 
 const HISTORIES_DIR = path.resolve(__dirname, '../fixtures/histories');
@@ -76,9 +77,13 @@ describe('recorded histories replay on the current workflow code', () => {
     }
     for (const file of files) histories.set(file, readHistory(file));
     const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
-    const options: ReplayWorkerOptions = bundlePath
-      ? { workflowBundle: { codePath: bundlePath } }
-      : { workflowsPath: require.resolve('../../src/workflows') };
+    // The bundle's tracing interceptors send their spans to a sink every worker registers.
+    const options: ReplayWorkerOptions = {
+      ...(bundlePath
+        ? { workflowBundle: { codePath: bundlePath } }
+        : { workflowsPath: require.resolve('../../src/workflows') }),
+      sinks: workflowSpanSinks(),
+    };
     // One replay worker for all files; it shuts itself down when the iteration ends.
     const replays = Worker.runReplayHistories(
       options,

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../src/config';
 import type { ExecutionSnapshot } from '../../src/domain/types';
 import { createExecutionWorker } from '../../src/worker';
 import { FakeModel } from './fake-model';
+import { gatewayClient } from '../../src/api/temporal-connection';
 import { startGateway } from './gateway';
 
 let runtimeInstalled = false;
@@ -108,7 +109,7 @@ export class Harness {
         },
       ],
     });
-    this.client = new Client({ connection: this.clientConnection, namespace: this.config.temporal.namespace });
+    this.client = gatewayClient(this.clientConnection, this.config.temporal.namespace);
     const gateway = await startGateway(this.client, this.config, process.env.TEST_LOG_LEVEL);
     this.server = gateway.server;
     this.baseUrl = gateway.baseUrl;
