@@ -34,6 +34,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || missing+=(g++ make)
 # A terminal for the test that watches the CLI's progress bar being drawn (capture-pane).
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# The certificates of `npm run cluster` (mutual TLS) are made with openssl.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
