@@ -78,12 +78,41 @@ function payload(status: string, progress: Progress | null) {
   };
 }
 
-/** Plain lines, for a stdout that is not a terminal: one progress line per change of phase, step or percent. */
-export class PlainProgressView implements FollowView {
-  private last = '';
+/**
+ * Whole lines and streamed output on one stream: a line that comes while the output is mid-line
+ * starts on a line of its own.
+ */
+abstract class LineView implements FollowView {
   private midLine = false;
 
-  constructor(private readonly out: Output) {}
+  constructor(protected readonly out: Output) {}
+
+  abstract update(update: UpdateEvent): void;
+
+  output(text: string): void {
+    this.out.text(text);
+    this.midLine = !text.endsWith('\n');
+  }
+
+  note(text: string): void {
+    this.line(text);
+  }
+
+  stop(): void {
+    if (this.midLine) this.out.text('\n');
+    this.midLine = false;
+  }
+
+  protected line(text: string): void {
+    if (this.midLine) this.out.text('\n');
+    this.midLine = false;
+    this.out.line(text);
+  }
+}
+
+/** Plain lines, for a stdout that is not a terminal: one progress line per change of phase, step or percent. */
+export class PlainProgressView extends LineView {
+  private last = '';
 
   update(update: UpdateEvent): void {
     for (const message of shown(update)) this.line(messageLine(message));
@@ -95,55 +124,11 @@ export class PlainProgressView implements FollowView {
       this.line(line);
     }
   }
-
-  output(text: string): void {
-    this.out.text(text);
-    this.midLine = !text.endsWith('\n');
-  }
-
-  note(text: string): void {
-    this.line(text);
-  }
-
-  stop(): void {
-    if (this.midLine) this.out.text('\n');
-    this.midLine = false;
-  }
-
-  private line(text: string): void {
-    if (this.midLine) this.out.text('\n');
-    this.midLine = false;
-    this.out.line(text);
-  }
 }
 
 /** `logs -f`: the timeline and messages as they grow, and the sandbox output. */
-export class LogView implements FollowView {
-  private midLine = false;
-
-  constructor(private readonly out: Output) {}
-
+export class LogView extends LineView {
   update(update: UpdateEvent): void {
     for (const line of logLines(update.timeline, update.messages)) this.line(line);
-  }
-
-  output(text: string): void {
-    this.out.text(text);
-    this.midLine = !text.endsWith('\n');
-  }
-
-  note(text: string): void {
-    this.line(text);
-  }
-
-  stop(): void {
-    if (this.midLine) this.out.text('\n');
-    this.midLine = false;
-  }
-
-  private line(text: string): void {
-    if (this.midLine) this.out.text('\n');
-    this.midLine = false;
-    this.out.line(text);
   }
 }

@@ -8,25 +8,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { SALES_CSV } from '../support/data';
+import { SALES_CSV, SALES_PLOT_CODE } from '../support/data';
 import { answer } from '../support/fake-model';
 import { useHarness } from '../support/harness';
 import { testWhen } from '../support/skip';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'agent-exec.mjs');
 const ADMIN_KEY = 'cli-operator-key';
-
-const PLOT_CODE = [
-  'import pandas as pd',
-  'import matplotlib.pyplot as plt',
-  "df = pd.read_csv('sales.csv')",
-  "by_month = df.pivot(index='month', columns='region', values='revenue')",
-  'growth = (by_month.iloc[-1] / by_month.iloc[0] - 1).sort_values(ascending=False)',
-  "print(f'fastest growth: {growth.index[0]} {growth.iloc[0]:.0%}')",
-  'by_month.plot(title="Revenue by month")',
-  "plt.savefig('revenue.png')",
-  'plt.close()',
-].join('\n');
 
 /** Prints, then runs for a few seconds: long enough to pause it, or to see the bar move. */
 const SLOW_CODE = "import time\nfor i in range(6):\n    print('tick', i, flush=True)\n    time.sleep(0.5)";
@@ -90,7 +78,7 @@ describe('the agent-exec command line', () => {
   test('run -f sales.csv --follow shows progress and the output, prints the answer, saves the plot, exits 0', async () => {
     harness.fake.script(
       answer.plan(),
-      answer.code(PLOT_CODE),
+      answer.code(SALES_PLOT_CODE),
       answer.analysis('North grew fastest: revenue rose 110% from January to March.'),
     );
     const out = path.join(dir, 'answer');

@@ -5,9 +5,7 @@ import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { startCluster, type Cluster } from '../../src/dev/temporal-cluster';
 import { canConnect, freePort } from '../../src/dev/temporal-dev-server';
-import { useHarness } from '../support/harness';
-
-const base64 = (text: string) => Buffer.from(text).toString('base64');
+import { base64, useHarness } from '../support/harness';
 
 /** A frontend port whose eight followers are free too (the server's other ports). */
 async function freePortRun(): Promise<number> {

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { useHarness } from '../support/harness';
+import { base64, useHarness } from '../support/harness';
 import { processesMentioning } from '../support/processes';
-
-const base64 = (text: string) => Buffer.from(text).toString('base64');
 
 /** `DELETE /api/executions/:id`: an execution's files and history removed, tenant by tenant. */
 describe('deleting an execution', () => {

@@ -1,18 +1,6 @@
-import { SALES_CSV } from '../support/data';
+import { SALES_CSV, SALES_PLOT_CODE } from '../support/data';
 import { answer } from '../support/fake-model';
 import { base64, useHarness } from '../support/harness';
-
-const GOOD_CODE = [
-  'import pandas as pd',
-  'import matplotlib.pyplot as plt',
-  "df = pd.read_csv('sales.csv')",
-  "by_month = df.pivot(index='month', columns='region', values='revenue')",
-  'growth = (by_month.iloc[-1] / by_month.iloc[0] - 1).sort_values(ascending=False)',
-  "print(f'fastest growth: {growth.index[0]} {growth.iloc[0]:.0%}')",
-  'by_month.plot(title="Revenue by month")',
-  "plt.savefig('revenue.png')",
-  'plt.close()',
-].join('\n');
 
 describe('executions with a model', () => {
   const harness = useHarness();
@@ -20,7 +8,7 @@ describe('executions with a model', () => {
   test('the sync API answers a CSV question with a plot and an analysis', async () => {
     harness.fake.script(
       answer.plan(),
-      answer.code(GOOD_CODE),
+      answer.code(SALES_PLOT_CODE),
       answer.analysis('North grew fastest: revenue rose 110% from January to March.'),
     );
     const response = await harness.request('POST', '/api/task/run/sync', {

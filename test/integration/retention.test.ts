@@ -2,9 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { retentionScheduleId } from '../../src/api/retention-schedule';
 import type { RetentionReport } from '../../src/activities/retention';
-import { useHarness } from '../support/harness';
-
-const base64 = (text: string) => Buffer.from(text).toString('base64');
+import { base64, useHarness } from '../support/harness';
 
 /**
  * ARTIFACT_RETENTION_DAYS: a Temporal Schedule the gateway makes runs a retention pass that removes
