@@ -8,6 +8,8 @@ cd "$root"
 TEMPORAL_CLI_VERSION="v1.5.1"
 # The server of `npm run cluster` and its SQL tool; docker-compose.yml names the same version.
 TEMPORAL_SERVER_VERSION="v1.29.1"
+# The S3-compatible server the shared artifact store is tested against (ARTIFACT_STORE=s3).
+SEAWEEDFS_VERSION="v0.0.0-20261109003541-7506e5f91cd6"
 tools="$root/.tools/bin"
 say() { printf '[setup] %s\n' "$*"; }
 
@@ -77,6 +79,24 @@ if [ ! -x "$tools/temporal-server" ] || ! "$tools/temporal-server" --version 2>/
   cp -R "$module/schema/postgresql" "$root/.tools/temporal-schema/"
   chmod -R u+w "$root/.tools/temporal-schema"
   say "Temporal server built in $(($(date +%s) - started)) s: $("$tools/temporal-server" --version)"
+fi
+
+# 2c. SeaweedFS, an S3-compatible server, for the tests of the shared artifact store, built from source
+# once. Its go.mod has replace directives, which `go install` refuses, so it is built inside its module.
+if [ ! -x "$tools/weed" ] || [ "$(cat "$root/.tools/weed.version" 2>/dev/null)" != "$SEAWEEDFS_VERSION" ]; then
+  command -v go >/dev/null 2>&1 || { say "Go is needed to build SeaweedFS: install Go 1.25 or newer"; exit 1; }
+  say "building SeaweedFS with Go for the S3 artifact tests (about 10 minutes, once)..."
+  started=$(date +%s)
+  go mod download "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION"
+  module="$(go env GOMODCACHE)/github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION"
+  mkdir -p "$tools"
+  rm -f "$tools/weed.partial"
+  (cd "$module" && go build -v -trimpath -ldflags='-s -w' -o "$tools/weed.partial" ./weed) 2>&1 |
+    awk '{ n++; if (n % 80 == 0) printf "[setup]   %d packages compiled...\n", n; fflush() }'
+  [ -x "$tools/weed.partial" ] || { say "building SeaweedFS failed"; exit 1; }
+  mv -f "$tools/weed.partial" "$tools/weed"
+  echo "$SEAWEEDFS_VERSION" >"$root/.tools/weed.version"
+  say "SeaweedFS built in $(($(date +%s) - started)) s: $("$tools/weed" version 2>&1 | head -n 1)"
 fi
 
 # 3. Node dependencies, when missing or older than the lock file. `npm install --no-save` installs the

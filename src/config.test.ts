@@ -12,6 +12,57 @@ describe('configuration', () => {
     expect(config.apiKeys).toEqual([]);
   });
 
+  test('artifacts: a local folder by default, or an S3-compatible bucket with its settings checked', () => {
+    expect(loadConfig({ DATA_DIR: '/srv/data' }).artifacts).toEqual({ kind: 'local', dir: '/srv/data/artifacts' });
+    expect(
+      loadConfig({
+        ARTIFACT_STORE: 's3',
+        ARTIFACT_S3_BUCKET: 'team-artifacts',
+        ARTIFACT_S3_ENDPOINT: 'http://127.0.0.1:8333',
+        ARTIFACT_S3_PREFIX: '/prod/executions/',
+        ARTIFACT_S3_ACCESS_KEY_ID: 'id',
+        ARTIFACT_S3_SECRET_ACCESS_KEY: 'secret',
+      }).artifacts,
+    ).toEqual({
+      kind: 's3',
+      s3: {
+        bucket: 'team-artifacts',
+        endpoint: 'http://127.0.0.1:8333',
+        region: 'us-east-1',
+        prefix: 'prod/executions/',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+      },
+    });
+    // AWS itself: virtual-host buckets and the SDK's own credential chain.
+    expect(
+      loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'b', ARTIFACT_S3_REGION: 'eu-west-1' }).artifacts,
+    ).toEqual({
+      kind: 's3',
+      s3: {
+        bucket: 'b',
+        endpoint: undefined,
+        region: 'eu-west-1',
+        prefix: '',
+        forcePathStyle: false,
+        credentials: undefined,
+      },
+    });
+    expect(() =>
+      loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_ACCESS_KEY_ID: 'id', ARTIFACT_S3_PREFIX: 'a//b' }),
+    ).toThrow(
+      new ConfigError(
+        'Invalid configuration:\n  ARTIFACT_S3_BUCKET: required when ARTIFACT_STORE=s3\n' +
+          '  ARTIFACT_S3_ACCESS_KEY_ID and ARTIFACT_S3_SECRET_ACCESS_KEY: give both or neither\n' +
+          '  ARTIFACT_S3_PREFIX: plain folder names separated by single slashes',
+      ),
+    );
+    expect(() => loadConfig({ ARTIFACT_STORE: 'gcs' })).toThrow(/ARTIFACT_STORE/);
+    expect(() =>
+      loadConfig({ ARTIFACT_STORE: 's3', ARTIFACT_S3_BUCKET: 'b', ARTIFACT_S3_ENDPOINT: 'not a url' }),
+    ).toThrow(/ARTIFACT_S3_ENDPOINT/);
+  });
+
   test('the warm pool: min and max, the fixed older form, and a max below the min refused', () => {
     expect(loadConfig({}).sandbox.pool).toEqual({ min: 1, max: 4 });
     expect(loadConfig({ SANDBOX_POOL_MIN: '0', SANDBOX_POOL_MAX: '8' }).sandbox.pool).toEqual({ min: 0, max: 8 });

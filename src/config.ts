@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MODEL_PRICES, type ModelPrice } from './domain/pricing';
 import { SANDBOX_KINDS, type SandboxKind } from './domain/sandbox-kinds';
+import type { S3StoreSettings } from './storage/s3-artifact-store';
 import { readTemporalSettings, TemporalSettingsError, type TemporalConnectionSettings } from './temporal-settings';
 
 const optionalString = z
@@ -38,6 +39,14 @@ const schema = z.object({
   SANDBOX_WORK_DIR: optionalString,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
   ARTIFACT_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(0),
+  ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
+  ARTIFACT_S3_BUCKET: optionalString,
+  ARTIFACT_S3_ENDPOINT: optionalString.pipe(z.string().url().optional()),
+  ARTIFACT_S3_REGION: z.string().default('us-east-1'),
+  ARTIFACT_S3_PREFIX: optionalString,
+  ARTIFACT_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
+  ARTIFACT_S3_ACCESS_KEY_ID: optionalString,
+  ARTIFACT_S3_SECRET_ACCESS_KEY: optionalString,
   MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -129,6 +138,11 @@ export interface Config {
     metrics: { host: string; port: number | null; sdkPort: number | null };
   };
   maxUploadBytes: number;
+  /**
+   * Where executions' files are kept: a folder on this host (`<DATA_DIR>/artifacts`), or an
+   * S3-compatible bucket that workers and gateways on other hosts share.
+   */
+  artifacts: { kind: 'local'; dir: string } | { kind: 's3'; s3: S3StoreSettings };
   /** Days an ended execution's files are kept (a schedule removes older ones); 0: kept for good. */
   artifactRetentionDays: number;
   /** Where traces go over OTLP/HTTP; none are exported without it. */
@@ -232,9 +246,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    artifacts: artifactSettings(e),
     artifactRetentionDays: e.ARTIFACT_RETENTION_DAYS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** ARTIFACT_STORE and, for `s3`, the bucket's ARTIFACT_S3_* settings; a bucket is required. */
+function artifactSettings(e: z.infer<typeof schema>): Config['artifacts'] {
+  if (e.ARTIFACT_STORE === 'local') return { kind: 'local', dir: path.join(path.resolve(e.DATA_DIR), 'artifacts') };
+  const problems: string[] = [];
+  if (e.ARTIFACT_S3_BUCKET === undefined) problems.push('ARTIFACT_S3_BUCKET: required when ARTIFACT_STORE=s3');
+  if ((e.ARTIFACT_S3_ACCESS_KEY_ID === undefined) !== (e.ARTIFACT_S3_SECRET_ACCESS_KEY === undefined)) {
+    problems.push('ARTIFACT_S3_ACCESS_KEY_ID and ARTIFACT_S3_SECRET_ACCESS_KEY: give both or neither');
+  }
+  const prefix = (e.ARTIFACT_S3_PREFIX ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && prefix.split('/').some((segment) => segment === '' || segment.startsWith('.'))) {
+    problems.push('ARTIFACT_S3_PREFIX: plain folder names separated by single slashes');
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return {
+    kind: 's3',
+    s3: {
+      bucket: e.ARTIFACT_S3_BUCKET!,
+      endpoint: e.ARTIFACT_S3_ENDPOINT,
+      region: e.ARTIFACT_S3_REGION,
+      prefix: prefix === '' ? '' : `${prefix}/`,
+      // Other services than AWS mostly serve buckets as paths, not as host names.
+      forcePathStyle: (e.ARTIFACT_S3_FORCE_PATH_STYLE ?? String(e.ARTIFACT_S3_ENDPOINT !== undefined)) === 'true',
+      credentials:
+        e.ARTIFACT_S3_ACCESS_KEY_ID === undefined || e.ARTIFACT_S3_SECRET_ACCESS_KEY === undefined
+          ? undefined
+          : { accessKeyId: e.ARTIFACT_S3_ACCESS_KEY_ID, secretAccessKey: e.ARTIFACT_S3_SECRET_ACCESS_KEY },
+    },
   };
 }
 

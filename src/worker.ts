@@ -23,7 +23,7 @@ import { TaskStore } from './db/tasks';
 import { createOpenAiClient, type LlmClient } from './llm/llm-client';
 import { createSandboxes } from './sandbox/registry';
 import type { Sandbox } from './sandbox/types';
-import { artifactStoreFromConfig } from './storage/artifact-store-from-config';
+import { artifactStoreFromConfig, checkArtifactStore } from './storage/artifact-store-from-config';
 import { startTracing, workflowSpanSinks, type Tracing } from './telemetry';
 import { cachedWorkflowBundle } from './workflow-bundle';
 
@@ -58,6 +58,8 @@ export async function createExecutionWorker(
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const { config } = options;
   const workRoot = config.sandbox.workDir;
+  const store = artifactStoreFromConfig(config);
+  await checkArtifactStore(store, (message) => console.warn(`worker: ${message}`));
   // What the worker needs is prepared side by side; the sandbox pool fills after the first poll.
   const [database, sandboxes, workflowBundle] = await settleAll(
     [
@@ -72,7 +74,6 @@ export async function createExecutionWorker(
       (built) => Promise.allSettled(Object.values(built).map((sandbox: Sandbox) => sandbox.close())),
     ],
   );
-  const store = artifactStoreFromConfig(config);
   const subscriptions = new SubscriptionStore(database.db);
   const deps: ActivityDeps = {
     llm: options.llm === undefined ? llmFromConfig(config) : options.llm,

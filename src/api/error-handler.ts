@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { MulterError } from 'multer';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
-import { UnsafePathError } from '../storage/artifact-store';
+import { ArtifactIntegrityError, ArtifactStoreUnavailableError, UnsafePathError } from '../storage/artifact-store';
 import { HttpError } from './http-error';
 
 const UNAVAILABLE = 14;
@@ -39,6 +39,12 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (error instanceof WorkflowNotFoundError) return new HttpError(404, 'NOT_FOUND', 'No such execution.');
   if (error instanceof UnsafePathError) return new HttpError(404, 'NOT_FOUND', 'No such file.');
+  if (error instanceof ArtifactStoreUnavailableError) {
+    return new HttpError(503, 'ARTIFACT_STORE_UNAVAILABLE', 'The file store cannot be reached; try again shortly.');
+  }
+  if (error instanceof ArtifactIntegrityError) {
+    return new HttpError(500, 'ARTIFACT_CORRUPT', 'The stored file no longer matches its checksum.');
+  }
   const bodyError = error as { type?: string; status?: number };
   if (bodyError.type === 'entity.parse.failed') {
     return new HttpError(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');

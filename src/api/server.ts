@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { isLoopback, loadConfig } from '../config';
-import { artifactStoreFromConfig } from '../storage/artifact-store-from-config';
+import { artifactStoreFromConfig, checkArtifactStore } from '../storage/artifact-store-from-config';
 import { openDatabase } from '../db/database';
 import { KeyStore } from '../db/keys';
 import { HookStore } from '../db/hooks';
@@ -22,13 +22,15 @@ async function main(): Promise<void> {
     );
   }
   const database = await openDatabase(config.database);
+  const store = artifactStoreFromConfig(config);
+  await checkArtifactStore(store, (message) => logger.warn(message));
   // Connect lazily so the gateway starts (and /healthz answers "down") while Temporal is away.
   const connection = gatewayConnection(config.temporal.connection);
   const tracing = startTracing('agent-executions-gateway', config.otlpEndpoint);
   const client = gatewayClient(connection, config.temporal.namespace);
   const app = createApp({
     client,
-    store: artifactStoreFromConfig(config),
+    store,
     config,
     logger,
     keys: new KeyStore(database.db),

@@ -12,6 +12,16 @@ export class ArtifactNotFoundError extends Error {
   override readonly name = 'ArtifactNotFoundError';
 }
 
+/** Thrown when a file's bytes no longer match the sha256 they were stored with. */
+export class ArtifactIntegrityError extends Error {
+  override readonly name = 'ArtifactIntegrityError';
+}
+
+/** Thrown when the store itself cannot be reached (a remote store's service is down). */
+export class ArtifactStoreUnavailableError extends Error {
+  override readonly name = 'ArtifactStoreUnavailableError';
+}
+
 /**
  * Refuses an execution id that could not be a folder or key prefix of its own. Every store checks
  * ids and keys the same way, so that what one store accepts another accepts too.

@@ -1,7 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { ArtifactRef } from '../domain/types';
 
-export { ArtifactNotFoundError, UnsafePathError } from './artifact-keys';
+export {
+  ArtifactIntegrityError,
+  ArtifactNotFoundError,
+  ArtifactStoreUnavailableError,
+  UnsafePathError,
+} from './artifact-keys';
 
 /** What a store knows about one stored file without reading it. */
 export interface ArtifactInfo {
@@ -23,6 +28,11 @@ export interface ByteRange {
  * a store.
  */
 export interface ArtifactStore {
+  /**
+   * Resolves when the store can be used with its settings.
+   * @throws ArtifactStoreUnavailableError when it cannot be reached for now, Error when its settings are wrong
+   */
+  check(): Promise<void>;
   /** Stores `data` under `<scope>/<name>`, replacing what was there, and returns its reference. */
   put(executionId: string, scope: string, name: string, data: Buffer): Promise<ArtifactRef>;
   /** Stores what `source` yields under `<scope>/<name>`; nothing is stored if the stream fails. */

@@ -1,6 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import {
+  access,
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +33,17 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 /** The artifact store in a folder on this host's disk: `<root>/<executionId>/<key>`. */
 export class LocalArtifactStore implements ArtifactStore {
   constructor(readonly root: string) {}
+
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+      await access(this.root, constants.W_OK);
+    } catch (error) {
+      throw new Error(`the artifact folder ${this.root} cannot be written: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
 
   async put(executionId: string, scope: string, name: string, data: Buffer): Promise<ArtifactRef> {
     const key = keyFor(scope, name);
