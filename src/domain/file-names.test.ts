@@ -1,4 +1,4 @@
-import { contentTypeFor, fileNameProblem, relativePathProblem } from './file-names';
+import { contentTypeFor, fileNameProblem, relativePathProblem, rootPlacement } from './file-names';
 
 describe('file names', () => {
   test.each(['sales.csv', 'Q1 report.xlsx', 'données-2024.csv'])('accepts %s', (name) => {
@@ -27,5 +27,31 @@ describe('file names', () => {
     expect(contentTypeFor('plot.PNG')).toBe('image/png');
     expect(contentTypeFor('data.csv')).toBe('text/csv');
     expect(contentTypeFor('blob')).toBe('application/octet-stream');
+  });
+
+  describe('which input files also go to the root', () => {
+    test.each(['sales.csv', 'Q1 report.xlsx', 'data', 'Etc', 'etc.csv', 'bin2'])('%j goes to /%s', (name) => {
+      expect(rootPlacement(name)).toEqual({ kind: 'root' });
+    });
+
+    test.each(['etc', 'tmp', 'usr', 'bin', 'proc', 'dev', 'home', 'workspace', 'lib64', 'lost+found'])(
+      '%j would shadow a system path and stays in the working directory, with a message',
+      (name) => {
+        expect(rootPlacement(name)).toEqual({
+          kind: 'shadowing',
+          message: `The file "${name}" is only in the working directory, not at /${name}: that would shadow a system path.`,
+        });
+      },
+    );
+
+    test("a name the sandbox's root already has is kept out too", () => {
+      expect(rootPlacement('code', new Set(['code', 'e2b']))).toMatchObject({ kind: 'shadowing' });
+      expect(rootPlacement('code')).toEqual({ kind: 'root' });
+    });
+
+    test('a file in a subfolder stays in the working directory, without a message', () => {
+      expect(rootPlacement('out/totals.csv')).toEqual({ kind: 'nested' });
+      expect(rootPlacement('etc/passwd')).toEqual({ kind: 'nested' });
+    });
   });
 });

@@ -26,6 +26,60 @@ export function relativePathProblem(relativePath: string): string | null {
   return null;
 }
 
+/**
+ * Top-level names of a Linux root (the FHS ones, what the sandboxes add, and the folders holding the
+ * working directory: `/workspace` locally, `/home/user/workspace` on E2B). An input file of one of
+ * these names would shadow or collide with a system path, so it is never also placed at the root.
+ */
+export const SYSTEM_ROOT_NAMES: ReadonlySet<string> = new Set([
+  'bin',
+  'boot',
+  'dev',
+  'etc',
+  'home',
+  'lib',
+  'lib32',
+  'lib64',
+  'libx32',
+  'lost+found',
+  'media',
+  'mnt',
+  'opt',
+  'proc',
+  'root',
+  'run',
+  'sbin',
+  'snap',
+  'srv',
+  'sys',
+  'tmp',
+  'usr',
+  'var',
+  'workspace',
+]);
+
+/**
+ * Where a sandbox places one input file besides the working directory: `root` also at `/<name>`;
+ * `nested` (a file handed on in a subfolder, `out/totals.csv`) and `shadowing` (a name the root
+ * already has) in the working directory only, the latter with a message for the execution's log.
+ */
+export type RootPlacement = { kind: 'root' } | { kind: 'nested' } | { kind: 'shadowing'; message: string };
+
+/**
+ * Whether the input `name` (a relative path in the working directory) also goes to `/<name>`.
+ * `present` holds the top-level entries the sandbox's root has besides the system ones.
+ */
+export function rootPlacement(name: string, present: ReadonlySet<string> = new Set()): RootPlacement {
+  if (name.includes('/')) return { kind: 'nested' };
+  if (SYSTEM_ROOT_NAMES.has(name) || present.has(name)) {
+    return {
+      kind: 'shadowing',
+      message: `The file ${JSON.stringify(name)} is only in the working directory, not at /${name}: that would shadow a system path.`,
+    };
+  }
+  return { kind: 'root' };
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   csv: 'text/csv',
   tsv: 'text/tab-separated-values',

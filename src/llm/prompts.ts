@@ -1,5 +1,6 @@
 import type { Plan, PlanStep } from '../domain/types';
 import { clip } from '../domain/clip';
+import { rootPlacement } from '../domain/file-names';
 
 /** What the model is shown of an uploaded file: its profile where the sandbox made one, else its first lines. */
 export interface FilePreview {
@@ -29,13 +30,21 @@ const BRIEF_CODE_CHARS = 2000;
 const BRIEF_ERROR_CHARS = 800;
 const BRIEF_OUTPUT_CHARS = 1500;
 
+/** Where the sandbox puts an uploaded file: the working directory, and `/<name>` unless that is a system path. */
+function whereIs(name: string): string {
+  return rootPlacement(name).kind === 'root'
+    ? `in the working directory and at /${name}`
+    : 'in the working directory only: its name is a system path';
+}
+
 function describeFiles(files: FilePreview[], brief = false): string {
   if (files.length === 0) return 'No data files were given.';
   return files
     .map((file) => {
+      const head = `File "${file.name}" (${file.size} bytes, ${whereIs(file.name)})`;
       const text = file.profile
-        ? `File "${file.name}" (${file.size} bytes), profiled:\n${file.profile}`
-        : `File "${file.name}" (${file.size} bytes), first lines:\n${file.preview || '(binary or empty)'}`;
+        ? `${head}, profiled:\n${file.profile}`
+        : `${head}, first lines:\n${file.preview || '(binary or empty)'}`;
       return brief ? clip(text, BRIEF_FILE_CHARS) : text;
     })
     .join('\n\n');
@@ -55,7 +64,7 @@ export function planPrompt(task: string, files: FilePreview[], options: PromptOp
       '{"steps": [{"id": "load", "title": "…", "description": "…", "dependsOn": []}]}.',
       'Ids are short, lowercase, unique. Use a single step unless the job really has separate parts.',
     ].join('\n'),
-    user: `Task:\n${task}\n\nData files (in the working directory):\n${describeFiles(files, options.brief)}`,
+    user: `Task:\n${task}\n\nData files (in the working directory, and read-only at /<name>):\n${describeFiles(files, options.brief)}`,
   };
 }
 
@@ -92,7 +101,8 @@ export function codePrompt(input: CodePromptInput, options: PromptOptions = {}):
   return {
     system: [
       'You write one complete Python 3 program for a data-analysis step.',
-      'The data files are in the current working directory; read and write files only there, by relative path.',
+      'The data files are in the current working directory, and also read-only at /<name> (for example /sales.csv) unless the name is a system path such as etc or tmp.',
+      'Read them either way; write files only in the working directory, by relative path.',
       'pandas, numpy and matplotlib are installed; there is no network.',
       'Save every chart with matplotlib as a PNG file in the working directory (plt.savefig), then plt.close().',
       'Print the findings a person needs, concisely.',

@@ -1,8 +1,14 @@
 import type { Execution, ExecutionError, Result } from '@e2b/code-interpreter';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CodeError } from '../domain/types';
-import { SandboxConfigurationError, SandboxUnavailableError, type SandboxFailure, type SandboxResult } from './types';
+import { MESSAGE_LEVELS, type CodeError, type MessageLevel } from '../domain/types';
+import {
+  SandboxConfigurationError,
+  SandboxUnavailableError,
+  type SandboxFailure,
+  type SandboxMessage,
+  type SandboxResult,
+} from './types';
 
 /** A result whose images are still bytes, before they are written into `outputDir`. */
 export interface PendingResult extends Omit<SandboxResult, 'png' | 'jpeg'> {
@@ -160,6 +166,56 @@ export class OutputCapture {
     this.truncated = true;
     return { kept, ok: false };
   }
+}
+
+/** The epilogue cell's lines: the kernel's usage, and the messages the code sent with `ml`. */
+export const USAGE_MARKER = '__sandbox_usage__';
+export const MESSAGES_MARKER = '__sandbox_messages__';
+/** As many messages as the local runner keeps, each as long. */
+const MAX_MESSAGES = 200;
+const MAX_MESSAGE_CHARS = 2000;
+
+/**
+ * Reads the epilogue's output. The code shares the kernel and may have left threads printing, or
+ * replaced the `ml` module: only our marked lines count, and in them only numbers and well-formed
+ * messages. What is missing or malformed reads as zero usage and no messages.
+ */
+export function readEpilogue(stdout: string[]): {
+  usage: { cpuMs: number; peakMemoryBytes: number };
+  messages: SandboxMessage[];
+} {
+  const lines = stdout.join('').split('\n');
+  const after = (marker: string): unknown => {
+    const line = lines.find((text) => text.startsWith(`${marker} `));
+    try {
+      return line === undefined ? null : (JSON.parse(line.slice(marker.length + 1)) as unknown);
+    } catch {
+      return null;
+    }
+  };
+  const usage = after(USAGE_MARKER);
+  const counted =
+    typeof usage === 'object' && usage !== null && 'cpuMs' in usage && 'peakMemoryBytes' in usage
+      ? { cpuMs: usage.cpuMs, peakMemoryBytes: usage.peakMemoryBytes }
+      : null;
+  const sent = after(MESSAGES_MARKER);
+  const messages = (Array.isArray(sent) ? sent : []).flatMap((item: unknown): SandboxMessage[] => {
+    if (typeof item !== 'object' || item === null || !('level' in item) || !('message' in item)) return [];
+    const { level, message } = item;
+    if (!MESSAGE_LEVELS.some((known) => known === level) || typeof message !== 'string') return [];
+    return [{ level: level as MessageLevel, message: truncate(message, MAX_MESSAGE_CHARS) }];
+  });
+  return {
+    usage:
+      counted !== null && isCount(counted.cpuMs) && isCount(counted.peakMemoryBytes)
+        ? { cpuMs: counted.cpuMs, peakMemoryBytes: counted.peakMemoryBytes }
+        : { cpuMs: 0, peakMemoryBytes: 0 },
+    messages: messages.slice(0, MAX_MESSAGES),
+  };
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
 /** What an SDK call was doing when it failed; decides which failures are configuration problems. */

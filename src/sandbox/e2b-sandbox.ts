@@ -9,10 +9,21 @@ import type {
   SandboxOpts,
   WriteInfo,
 } from '@e2b/code-interpreter';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { OutputCapture, mapExecution, placeImages, sandboxErrorFromSdk, type E2bStep } from './e2b-mapping';
+import {
+  MESSAGES_MARKER,
+  OutputCapture,
+  USAGE_MARKER,
+  mapExecution,
+  placeImages,
+  readEpilogue,
+  sandboxErrorFromSdk,
+  type E2bStep,
+} from './e2b-mapping';
+import { rootPlacement } from '../domain/file-names';
 import {
   DEFAULT_SANDBOX_LIMITS,
   SandboxConfigurationError,
@@ -21,6 +32,7 @@ import {
   type SandboxExecution,
   type SandboxFailure,
   type SandboxLimits,
+  type SandboxMessage,
   type SandboxOutputFile,
   type SandboxRunRequest,
 } from './types';
@@ -29,6 +41,9 @@ import { assertNever } from '../domain/assert-never';
 
 /** Where the inputs go and the code runs, inside the E2B sandbox. */
 export const E2B_WORKSPACE = '/home/user/workspace';
+/** Where the `ml` module is uploaded: outside the workspace, so that it is never collected. */
+export const E2B_ML_MODULE = '/home/user/.sandbox/ml.py';
+const ML_SOURCE = readFileSync(join(__dirname, 'e2b-ml.py'), 'utf8');
 const DEFAULT_DOMAIN = 'e2b.app';
 const DEFAULT_LIFETIME_MARGIN_MS = 120_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -38,15 +53,19 @@ const RUN_CODE_GRACE_MS = 10_000;
 const LIST_DEPTH = 16;
 /** Written files in these folders are caches, not output (as for the local backend). */
 const SKIPPED_DIRS = new Set(['__pycache__', '.matplotlib', '.cache', '.ipynb_checkpoints']);
-const USAGE_MARKER = '__sandbox_usage__';
 
 // Runs in the kernel before the code, as its own cell so that the code's line numbers stay its own.
 // A function, so that the code's namespace gains no names.
 const PRELUDE = `
 def _sandbox_prelude():
     import os, resource, sys
+    import importlib.util
     os.makedirs(${JSON.stringify(E2B_WORKSPACE)}, exist_ok=True)
     os.chdir(${JSON.stringify(E2B_WORKSPACE)})
+    spec = importlib.util.spec_from_file_location("ml", ${JSON.stringify(E2B_ML_MODULE)})
+    ml = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ml)
+    sys.modules["ml"] = ml
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     sys._sandbox_cpu_start = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -64,6 +83,8 @@ def _sandbox_usage():
     cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime - getattr(sys, "_sandbox_cpu_start", 0.0)
     peak = max(own.ru_maxrss, children.ru_maxrss) * 1024
     builtins.print(${JSON.stringify(USAGE_MARKER)}, json.dumps({"cpuMs": round(max(cpu, 0) * 1000), "peakMemoryBytes": peak}))
+    messages = getattr(sys.modules.get("ml"), "_messages", [])
+    builtins.print(${JSON.stringify(MESSAGES_MARKER)}, json.dumps(messages if isinstance(messages, list) else [], default=str))
 _sandbox_usage()
 del _sandbox_usage
 `;
@@ -76,6 +97,7 @@ export interface E2bSandboxHandle {
   readonly sandboxId: string;
   runCode(code: string, opts?: RunCodeOpts): Promise<Execution>;
   readonly files: {
+    /** With `user: 'root'` for the inputs at the root, which the code's user may read but not write. */
     write(files: Array<{ path: string; data: string | ArrayBuffer }>, opts?: FilesystemWriteOpts): Promise<WriteInfo[]>;
     list(
       path: string,
@@ -211,7 +233,7 @@ export class E2bSandbox implements Sandbox {
       control.throwIfStopped();
       const box = sandbox;
 
-      await control.race(this.call('upload', () => this.upload(box, request, control.signal)));
+      const placement = await control.race(this.call('upload', () => this.upload(box, request, control.signal)));
       await control.race(this.call('upload', () => this.runHelper(box, PRELUDE)));
       const inputs =
         request.files.length === 0
@@ -237,7 +259,7 @@ export class E2bSandbox implements Sandbox {
         wallMs = Date.now() - started;
       }
 
-      const usage = await control.race(this.measureUsage(box));
+      const { usage, messages } = await control.race(this.readEpilogue(box));
       await mkdir(request.outputDir, { recursive: true });
       // Not raced: stopping aborts its requests, and it must not write into outputDir after run() returns.
       const files = await this.call('collect', () => this.collect(box, inputs, request.outputDir, control.signal));
@@ -251,6 +273,7 @@ export class E2bSandbox implements Sandbox {
         files,
         usage: { ...usage, wallMs },
         truncated: mapped.truncated,
+        messages: [...placement, ...messages],
       };
     } catch (error) {
       switch (control.reason) {
@@ -325,15 +348,44 @@ export class E2bSandbox implements Sandbox {
     }
   }
 
-  private async upload(sandbox: E2bSandboxHandle, request: SandboxRunRequest, signal: AbortSignal): Promise<void> {
-    if (request.files.length === 0) return;
-    const entries = await Promise.all(
+  /**
+   * Uploads the `ml` module and the inputs into the workspace, and each input with a plain name at
+   * `/<name>` too, written as root so that the code's user can read it but not change it. A name the
+   * root has (a system path) stays in the workspace only; the messages returned say so.
+   */
+  private async upload(
+    sandbox: E2bSandboxHandle,
+    request: SandboxRunRequest,
+    signal: AbortSignal,
+  ): Promise<SandboxMessage[]> {
+    const opts = { signal, requestTimeoutMs: this.requestTimeoutMs };
+    const module = {
+      path: E2B_ML_MODULE,
+      data: ML_SOURCE.replace('__MAX_RESULT_CHARS__', String(this.limits.maxOutputBytes)),
+    };
+    const inputs = await Promise.all(
       request.files.map(async (file) => ({
-        path: posix.join(E2B_WORKSPACE, file.name),
+        name: file.name,
         data: new Uint8Array(await buffer(await file.open())).buffer,
       })),
     );
-    await sandbox.files.write(entries, { signal, requestTimeoutMs: this.requestTimeoutMs });
+    await sandbox.files.write(
+      [module, ...inputs.map(({ name, data }) => ({ path: posix.join(E2B_WORKSPACE, name), data }))],
+      opts,
+    );
+    // The root is looked at only when some name may go there.
+    const present = inputs.some(({ name }) => rootPlacement(name).kind === 'root')
+      ? new Set((await sandbox.files.list('/', { ...opts, depth: 1 })).map((entry) => entry.name))
+      : new Set<string>();
+    const messages: SandboxMessage[] = [];
+    const atRoot: Array<{ path: string; data: ArrayBuffer }> = [];
+    for (const { name, data } of inputs) {
+      const placement = rootPlacement(name, present);
+      if (placement.kind === 'root') atRoot.push({ path: `/${name}`, data });
+      else if (placement.kind === 'shadowing') messages.push({ level: 'warning', message: placement.message });
+    }
+    if (atRoot.length > 0) await sandbox.files.write(atRoot, { ...opts, user: 'root' });
+    return messages;
   }
 
   private list(sandbox: E2bSandboxHandle, signal: AbortSignal): Promise<EntryInfo[]> {
@@ -352,24 +404,19 @@ export class E2bSandbox implements Sandbox {
     return execution;
   }
 
-  /** CPU time and peak memory of the kernel, measured inside it; zeros when that fails. */
-  private async measureUsage(sandbox: E2bSandboxHandle): Promise<{ cpuMs: number; peakMemoryBytes: number }> {
+  /**
+   * CPU time and peak memory of the kernel, measured inside it (zeros when that fails), and the
+   * messages the code sent with `ml`.
+   */
+  private async readEpilogue(
+    sandbox: E2bSandboxHandle,
+  ): Promise<{ usage: { cpuMs: number; peakMemoryBytes: number }; messages: SandboxMessage[] }> {
     try {
-      const execution = await this.runHelper(sandbox, EPILOGUE);
-      // The code shares the kernel and may have left threads printing: find our line, trust only numbers.
-      const line = execution.logs.stdout
-        .join('')
-        .split('\n')
-        .find((text) => text.startsWith(`${USAGE_MARKER} `));
-      const parsed: unknown = line === undefined ? null : JSON.parse(line.slice(USAGE_MARKER.length + 1));
-      if (typeof parsed === 'object' && parsed !== null && 'cpuMs' in parsed && 'peakMemoryBytes' in parsed) {
-        const { cpuMs, peakMemoryBytes } = parsed;
-        if (isCount(cpuMs) && isCount(peakMemoryBytes)) return { cpuMs, peakMemoryBytes };
-      }
+      return readEpilogue((await this.runHelper(sandbox, EPILOGUE)).logs.stdout);
     } catch {
       // Usage is a metric, not a reason to fail a run that already finished.
+      return { usage: { cpuMs: 0, peakMemoryBytes: 0 }, messages: [] };
     }
-    return { cpuMs: 0, peakMemoryBytes: 0 };
   }
 
   /**
@@ -505,8 +552,4 @@ function sameFile(before: EntryInfo | undefined, after: EntryInfo): boolean {
     before.size === after.size &&
     before.modifiedTime?.getTime() === after.modifiedTime?.getTime()
   );
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }

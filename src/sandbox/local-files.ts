@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, createWriteStream } from 'node:fs';
-import { chown, copyFile, lstat, mkdir, readFile, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { chown, copyFile, link, lstat, mkdir, readFile, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { rootPlacement } from '../domain/file-names';
 import { MESSAGE_LEVELS } from '../domain/types';
-import type { SandboxInputFile, SandboxOutputFile, SandboxResult } from './types';
+import type { SandboxInputFile, SandboxMessage, SandboxOutputFile, SandboxResult } from './types';
 
 const RESULT_FILE = 'result.json';
 /** Written files in these folders are caches, not output. */
@@ -44,14 +45,21 @@ export interface FileStamp {
 
 /**
  * Copies the inputs into a workspace (owned by `uid` when given) and stamps them, so that collection
- * can tell an untouched input from a rewritten one.
+ * can tell an untouched input from a rewritten one. Each input with a plain name is also linked into
+ * `rootDir` (the sandbox's read-only `/`): the same file, read-only at `/<name>`. One that would
+ * shadow a system path, or an entry the root already has, is not, and `messages` say so.
  */
 export async function placeInputs(
   files: SandboxInputFile[],
   workspace: string,
   uid: number | null,
-): Promise<Map<string, FileStamp>> {
+  rootDir: string,
+): Promise<{ stamps: Map<string, FileStamp>; messages: SandboxMessage[] }> {
   const stamps = new Map<string, FileStamp>();
+  const messages: SandboxMessage[] = [];
+  // bwrap's mount points there (usr, etc, workspace…) are system names; a cold sandbox may not have
+  // made them yet, which the fixed list of those names covers.
+  const present = new Set(await readdir(rootDir));
   for (const file of files) {
     const target = join(workspace, file.name);
     // Files handed on from earlier steps may sit in subfolders, made here with the sandbox's owner.
@@ -62,9 +70,16 @@ export async function placeInputs(
     // Fresh bytes in a new file (never a link to the stored one, which the code could write through).
     await pipeline(await file.open(), createWriteStream(target, { flags: 'wx' }));
     if (uid !== null) await chown(target, uid, uid);
+    let placement = rootPlacement(file.name, present);
+    // A hard link, made before the stamp since it changes the file's ctime: the same bytes at no
+    // extra room, and the read-only root stops writes through /<name>.
+    if (placement.kind === 'root' && !(await linkIfFree(target, join(rootDir, file.name)))) {
+      placement = rootPlacement(file.name, new Set([file.name]));
+    }
+    if (placement.kind === 'shadowing') messages.push({ level: 'warning', message: placement.message });
     stamps.set(file.name, await stampOf(target));
   }
-  return stamps;
+  return { stamps, messages };
 }
 
 /**
@@ -197,6 +212,17 @@ async function moveFile(from: string, to: string): Promise<void> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     await copyFile(from, to, fsConstants.COPYFILE_FICLONE);
+  }
+}
+
+/** Links `target` at `path`; false when something is there already. */
+async function linkIfFree(target: string, path: string): Promise<boolean> {
+  try {
+    await link(target, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
   }
 }
 

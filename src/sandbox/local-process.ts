@@ -43,7 +43,7 @@ export interface SandboxProcessSpec {
   baseArgs: string[];
   /** The seccomp filter as BPF, or null to run without one. */
   seccomp: Buffer | null;
-  /** Host folder holding `workspace/` and `results/`; removed by dispose(). */
+  /** Host folder holding `workspace/`, `results/` and `root/`; removed by dispose(). */
   dir: string;
   /** The uid this process runs as (released by dispose()), or null for the worker's own. */
   lease: UidLease | null;
@@ -65,6 +65,11 @@ export class SandboxProcess {
   readonly dir: string;
   readonly workspace: string;
   readonly resultsDir: string;
+  /**
+   * Host folder that is the sandbox's `/`, read-only inside. Entries added here after the start
+   * (inputs at `/<name>`) appear at the root; bwrap made its mount points in it.
+   */
+  readonly rootDir: string;
   readonly uid: number | null;
   /** True once the runner is up and waiting for its job; false if the process ended first. */
   readonly ready: Promise<boolean>;
@@ -85,11 +90,16 @@ export class SandboxProcess {
     this.dir = spec.dir;
     this.workspace = join(spec.dir, 'workspace');
     this.resultsDir = join(spec.dir, 'results');
+    this.rootDir = join(spec.dir, 'root');
     this.lease = spec.lease;
     this.uid = spec.lease?.uid ?? null;
     const args = [
+      // A host folder as the root instead of bwrap's own tmpfs: a pooled sandbox is started before its
+      // job's inputs are known, and the host can still add them here. Read-only once all is mounted.
+      ...['--bind', this.rootDir, '/'],
       ...spec.baseArgs,
       ...['--bind', this.workspace, '/workspace', '--bind', this.resultsDir, INNER_RESULTS, '--chdir', '/workspace'],
+      ...['--remount-ro', '/'],
       // bwrap reads the filter from this fd and closes it before the runner starts.
       ...(spec.seccomp === null ? [] : ['--seccomp', '4']),
       '--',

@@ -282,7 +282,12 @@ export class LocalSandbox implements Sandbox {
         if (!stderr.push(chunk)) proc.kill('output');
       },
     );
-    const inputs = await placeInputs(request.files, proc.workspace, proc.uid);
+    const { stamps: inputs, messages: placement } = await placeInputs(
+      request.files,
+      proc.workspace,
+      proc.uid,
+      proc.rootDir,
+    );
     if (request.signal?.aborted) throw abortError(request.signal);
     if (this.closed) throw new SandboxUnavailableError('The local sandbox was closed during the run');
 
@@ -344,7 +349,7 @@ export class LocalSandbox implements Sandbox {
       files,
       usage: { cpuMs: verdict.cpuMs, peakMemoryBytes: verdict.peakMemoryBytes, wallMs },
       truncated: { stdout: stdout.truncated, stderr: stderr.truncated },
-      messages: verdict.messages ?? [],
+      messages: [...placement, ...(verdict.messages ?? [])],
     };
   }
 
@@ -486,9 +491,8 @@ export class LocalSandbox implements Sandbox {
     try {
       const prefix = mode !== 'cold' ? poolDirPrefix() : `run-${(runId ?? '').replace(/[^\w.-]/g, '_').slice(0, 80)}-`;
       dir = await mkdtempUnder(this.workRoot, prefix);
-      const folders = [dir, join(dir, 'workspace'), join(dir, 'results')];
-      await mkdir(folders[1], { mode: 0o755 });
-      await mkdir(folders[2], { mode: 0o755 });
+      const folders = [dir, join(dir, 'workspace'), join(dir, 'results'), join(dir, 'root')];
+      for (const folder of folders.slice(1)) await mkdir(folder, { mode: 0o755 });
       if (lease !== null) for (const folder of folders) await chown(folder, lease.uid, lease.uid);
       this.assertOpen();
     } catch (error) {

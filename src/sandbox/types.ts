@@ -81,7 +81,10 @@ export interface SandboxExecution {
   files: SandboxOutputFile[];
   usage: ResourceUsage;
   truncated: { stdout: boolean; stderr: boolean };
-  /** Typed messages the code sent with the `ml` helpers (local backend; E2B sends none). */
+  /**
+   * Typed messages for the execution's log: the sandbox's own (an input kept out of the root) first,
+   * then those the code sent with the `ml` helpers.
+   */
   messages?: SandboxMessage[];
 }
 

@@ -57,6 +57,60 @@ describe('code-only executions, without a model', () => {
     );
   });
 
+  test('an uploaded file is readable at /<name> as well as in the working directory, and read-only there', async () => {
+    const code = [
+      "print(open('/sales.csv').read(), end='')",
+      "print(open('sales.csv').read() == open('/sales.csv').read())",
+      'try:',
+      "    open('/sales.csv', 'w').write('changed')",
+      "    print('written')",
+      'except OSError as error:',
+      "    print('refused:', error.strerror)",
+    ].join('\n');
+    const started = await harness.request('POST', '/api/executions', {
+      code,
+      files: [{ name: 'sales.csv', content: base64('region,amount\nnorth,10\n') }],
+    });
+    expect(started.status).toBe(202);
+
+    const snapshot = await harness.waitForEnd(started.body.id);
+    expect(snapshot.status).toBe('succeeded');
+    const attempt = snapshot.steps[0].attempts[0];
+    expect(attempt.stdout).toBe('region,amount\nnorth,10\nTrue\nrefused: Read-only file system\n');
+    expect(attempt.files).toEqual([]);
+    expect(snapshot.messages.filter((message) => message.stepId === 'main')).toEqual([]);
+  });
+
+  test('an upload named like a system path stays in the working directory only, and the step says so', async () => {
+    const code = [
+      'import os',
+      "print(open('etc').read(), end='')",
+      // The system's /etc is still there; the upload is not at the root.
+      "print(os.path.isdir(os.path.join('/', 'etc')), open('/notes.txt').read())",
+    ].join('\n');
+    const started = await harness.request('POST', '/api/executions', {
+      code,
+      files: [
+        { name: 'etc', content: base64('an upload called etc\n') },
+        { name: 'notes.txt', content: base64('at the root') },
+      ],
+    });
+    expect(started.status).toBe(202);
+
+    const snapshot = await harness.waitForEnd(started.body.id);
+    expect(snapshot.status).toBe('succeeded');
+    expect(snapshot.steps[0].attempts[0].stdout).toBe('an upload called etc\nTrue at the root\n');
+    expect(snapshot.messages).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'warning',
+          message: 'The file "etc" is only in the working directory, not at /etc: that would shadow a system path.',
+          stepId: 'main',
+        }),
+      ]),
+    );
+  });
+
   test('multipart uploads work like JSON ones', async () => {
     const form = new FormData();
     form.append('code', "print(open('data.txt').read().upper())");

@@ -137,6 +137,59 @@ function contract(name: SandboxKind) {
       expect(execution.files).toEqual([]);
     });
 
+    test('an uploaded file is also at /<name>, the same bytes, and cannot be written there', async () => {
+      const csv = join(root, 'sales.csv');
+      writeFileSync(csv, 'region,amount\nnorth,10\n');
+
+      const execution = await run(
+        [
+          "print(open('/sales.csv').read() == open('sales.csv').read())",
+          'try:',
+          "    open('/sales.csv', 'a').write('south,1\\n')",
+          "    print('written')",
+          'except OSError as error:',
+          "    print('refused', type(error).__name__)",
+          "print(open('/sales.csv').read(), end='')",
+        ].join('\n'),
+        { files: [hostFileInput('sales.csv', csv)] },
+      );
+
+      expect(execution.error).toBeNull();
+      expect(execution.logs.stdout.join('')).toMatch(
+        /^True\nrefused (PermissionError|OSError)\nregion,amount\nnorth,10\n$/,
+      );
+      expect(execution.files).toEqual([]);
+      expect(execution.messages).toEqual([]);
+    });
+
+    test('an upload named like a system path stays in the working directory only, with a message', async () => {
+      const file = join(root, 'etc-upload');
+      writeFileSync(file, 'not a folder\n');
+
+      const execution = await run("import os\nprint(open('etc').read(), end='')\nprint(os.path.isdir('/etc'))", {
+        files: [hostFileInput('etc', file)],
+      });
+
+      expect(execution.error).toBeNull();
+      expect(execution.logs.stdout.join('')).toBe('not a folder\nTrue\n');
+      expect(execution.messages).toEqual([
+        {
+          level: 'warning',
+          message: 'The file "etc" is only in the working directory, not at /etc: that would shadow a system path.',
+        },
+      ]);
+    });
+
+    test("the code's ml messages come back in order", async () => {
+      const execution = await run("import ml\nml.info('loaded', 3)\nml.warn('2 rows had no date')");
+
+      expect(execution.error).toBeNull();
+      expect(execution.messages).toEqual([
+        { level: 'info', message: 'loaded 3' },
+        { level: 'warning', message: '2 rows had no date' },
+      ]);
+    });
+
     test('written files, in a subfolder too, are collected into outputDir with their relative names', async () => {
       const outputDir = mkdtempSync(join(root, 'out-'));
       const execution = await run(

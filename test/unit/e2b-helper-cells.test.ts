@@ -2,13 +2,14 @@
  * The Python that the E2B backend sends before and after the user's code (its prelude and epilogue
  * cells) run here for real, in a local python3 that keeps one namespace across cells like E2B's
  * Jupyter kernel, so that a mistake in that Python fails a test. bwrap puts a scratch folder at
- * /home/user, where the prelude makes the workspace, so the host's own /home is left alone.
+ * /home/user, where the prelude makes the workspace and the backend uploads the `ml` module, so the
+ * host's own /home is left alone.
  */
 import type { EntryInfo, Execution } from '@e2b/code-interpreter';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { E2B_WORKSPACE, E2bSandbox, type E2bSandboxHandle, type E2bSdk } from '../../src/sandbox/e2b-sandbox';
 
@@ -48,7 +49,10 @@ class PythonKernelSandbox implements E2bSandboxHandle {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly answers: Array<(line: string) => void> = [];
 
-  constructor(home: string) {
+  /** Paths written outside /home/user: recorded, never written (the kernel's / is the host's). */
+  readonly elsewhere: string[] = [];
+
+  constructor(private readonly home: string) {
     this.child = spawn('/usr/bin/bwrap', [
       ...['--bind', '/', '/', '--bind', home, '/home/user', '--dev', '/dev', '--proc', '/proc', '--die-with-parent'],
       ...['/usr/bin/python3', '-I', '-u', '-c', KERNEL],
@@ -57,7 +61,18 @@ class PythonKernelSandbox implements E2bSandboxHandle {
   }
 
   readonly files: E2bSandboxHandle['files'] = {
-    write: async () => [],
+    write: async (entries) => {
+      for (const { path, data } of entries) {
+        if (!path.startsWith('/home/user/')) {
+          this.elsewhere.push(path);
+          continue;
+        }
+        const target = join(this.home, path.slice('/home/user/'.length));
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, typeof data === 'string' ? data : Buffer.from(data));
+      }
+      return [];
+    },
     list: async (): Promise<EntryInfo[]> => [],
     read: async () => {
       throw new Error('no file is read in these tests');
@@ -151,6 +166,34 @@ if (!HAS_BWRAP) console.warn('skipped the E2B helper cells: they run Python in b
     expect(kernel.killed).toBe(true);
     const after = await kernel.runCode('print(sorted(name for name in globals() if name.startswith("_sandbox")))');
     expect(after.logs.stdout.join('')).toBe('[]\n');
+  });
+
+  test('the ml helpers work in the kernel: the uploaded module, its messages back in order', async () => {
+    const execution = await run(
+      [
+        'import ml',
+        "ml.info('loaded', 3, 'rows')",
+        "ml.warn('2 rows had no date')",
+        'try:',
+        '    1 / 0',
+        'except ZeroDivisionError as exc:',
+        '    ml.error(exc)',
+        'ml.wait(10)',
+        'print(ml.__file__)',
+      ].join('\n'),
+    );
+
+    expect(execution.error).toBeNull();
+    expect(execution.logs.stdout.join('')).toBe('/home/user/.sandbox/ml.py\n');
+    expect(execution.messages?.slice(0, 2)).toEqual([
+      { level: 'info', message: 'loaded 3 rows' },
+      { level: 'warning', message: '2 rows had no date' },
+    ]);
+    expect(execution.messages?.[2]?.level).toBe('error');
+    expect(execution.messages?.[2]?.message).toContain('ZeroDivisionError: division by zero');
+    expect(execution.messages).toHaveLength(3);
+    // The messages line is the backend's, not the code's output.
+    expect(execution.logs.stdout.join('')).not.toContain('__sandbox_messages__');
   });
 
   test("an error in the code keeps the code's own line numbers", async () => {

@@ -19,6 +19,7 @@ import {
   mapError,
   mapExecution,
   placeImages,
+  readEpilogue,
   sandboxErrorFromSdk,
   stripAnsi,
 } from '../../src/sandbox/e2b-mapping';
@@ -252,5 +253,42 @@ describe('SDK errors', () => {
     const mapped = sandboxErrorFromSdk(error, step);
     expect(mapped).toBeInstanceOf(SandboxUnavailableError);
     expect(mapped.message).toContain(step);
+  });
+});
+
+describe("the epilogue's output", () => {
+  test('gives the usage and the messages, whatever else the kernel printed around them', () => {
+    const read = readEpilogue([
+      'a thread of the code still printing\n__sandbox_usage__ {"cpuMs": 12, "peakMemoryBytes": 4096}\n',
+      '__sandbox_messages__ [{"level": "warning", "message": "3 rows had no date"}, {"level": "info", "message": "loaded"}]\n',
+    ]);
+    expect(read).toEqual({
+      usage: { cpuMs: 12, peakMemoryBytes: 4096 },
+      messages: [
+        { level: 'warning', message: '3 rows had no date' },
+        { level: 'info', message: 'loaded' },
+      ],
+    });
+  });
+
+  test('keeps only well-formed messages, as many and as long as the local runner does', () => {
+    const sent = [
+      { level: 'shout', message: 'unknown level' },
+      { level: 'info', message: 42 },
+      'not an object',
+      { level: 'error', message: 'x'.repeat(3000) },
+      ...Array.from({ length: 250 }, (_, i) => ({ level: 'debug', message: `m${i}` })),
+    ];
+    const { messages } = readEpilogue([`__sandbox_messages__ ${JSON.stringify(sent)}\n`]);
+    expect(messages).toHaveLength(200);
+    expect(messages[0]).toEqual({ level: 'error', message: `${'x'.repeat(2000)}\n[truncated]` });
+    expect(messages[1]).toEqual({ level: 'debug', message: 'm0' });
+  });
+
+  test('missing or broken lines read as zero usage and no messages', () => {
+    expect(
+      readEpilogue(['__sandbox_usage__ {"cpuMs": -1, "peakMemoryBytes": 1}\n__sandbox_messages__ {oops\n']),
+    ).toEqual({ usage: { cpuMs: 0, peakMemoryBytes: 0 }, messages: [] });
+    expect(readEpilogue([])).toEqual({ usage: { cpuMs: 0, peakMemoryBytes: 0 }, messages: [] });
   });
 });

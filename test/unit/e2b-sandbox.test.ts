@@ -14,7 +14,13 @@ import {
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { E2B_WORKSPACE, E2bSandbox, type E2bSandboxHandle, type E2bSdk } from '../../src/sandbox/e2b-sandbox';
+import {
+  E2B_ML_MODULE,
+  E2B_WORKSPACE,
+  E2bSandbox,
+  type E2bSandboxHandle,
+  type E2bSdk,
+} from '../../src/sandbox/e2b-sandbox';
 import { loadConfig } from '../../src/config';
 import { hostFileInput } from '../../src/sandbox/host-file-input';
 import { createSandbox } from '../../src/sandbox/registry';
@@ -72,7 +78,9 @@ class FakeSandbox implements E2bSandboxHandle {
   readonly fs = new Map<string, FakeEntry>();
   readonly cells: string[] = [];
   killed = false;
+  /** Every path written, as `user:path` (`user` when the backend named none). */
   uploads: string[] = [];
+  listed: string[] = [];
 
   constructor(
     readonly sandboxId: string,
@@ -83,15 +91,20 @@ class FakeSandbox implements E2bSandboxHandle {
     write: async (entries, opts) => {
       opts?.signal?.throwIfAborted();
       for (const entry of entries) {
-        this.uploads.push(entry.path);
+        this.uploads.push(`${opts?.user ?? 'user'}:${entry.path}`);
         this.put(entry.path, Buffer.from(entry.data as ArrayBuffer));
       }
       return entries.map((entry) => ({ name: posix.basename(entry.path), path: entry.path }));
     },
     list: async (path, opts) => {
       opts?.signal?.throwIfAborted();
+      this.listed.push(path);
+      const prefix = path === '/' ? '/' : `${path}/`;
+      // The SDK lists one level unless told otherwise.
+      const depth = opts?.depth ?? 1;
       return [...this.fs.entries()]
-        .filter(([entryPath]) => entryPath.startsWith(`${path}/`))
+        .filter(([entryPath]) => entryPath.startsWith(prefix))
+        .filter(([entryPath]) => entryPath.slice(prefix.length).split('/').length <= depth)
         .map(([entryPath, entry]) => entryInfo(entryPath, entry));
     },
     read: async (path, opts) => {
@@ -157,10 +170,13 @@ class FakeSdk implements E2bSdk {
   failCreate: Error | null = null;
   failConnect: Error | null = null;
   script: Script = async () => execution({});
+  /** What a new sandbox holds before the backend uploads anything. */
+  prepare: (sandbox: FakeSandbox) => void = () => undefined;
 
   async create(opts: SandboxOpts): Promise<FakeSandbox> {
     if (this.failCreate) throw this.failCreate;
     const sandbox = new FakeSandbox(`sbx-${this.created.length + 1}`, this.script);
+    this.prepare(sandbox);
     this.created.push({ opts, sandbox });
     return sandbox;
   }
@@ -245,7 +261,9 @@ test('a run creates a labelled sandbox without internet, uploads the inputs, str
     envs: {},
   });
   expect(started).toEqual(['sbx-1']);
-  expect(sdk.last.uploads).toEqual([`${E2B_WORKSPACE}/sales.csv`]);
+  // The ml module, the input in the workspace, and the input at the root, written as root.
+  expect(sdk.last.uploads).toEqual([`user:${E2B_ML_MODULE}`, `user:${E2B_WORKSPACE}/sales.csv`, 'root:/sales.csv']);
+  expect(sdk.last.fs.get('/sales.csv')?.data?.toString()).toBe('region,amount\nnorth,10\n');
   expect(sdk.last.cells[0]).toContain(`os.chdir("${E2B_WORKSPACE}")`);
   expect(sdk.last.cells[1]).toBe('print("hello")');
   expect(streamed).toEqual(['read 23 bytes\n']);
@@ -257,8 +275,52 @@ test('a run creates a labelled sandbox without internet, uploads the inputs, str
     files: [],
     usage: { cpuMs: 340, peakMemoryBytes: 157286400, wallMs: expect.any(Number) },
     truncated: { stdout: false, stderr: false },
+    messages: [],
   });
   expect(sdk.last.killed).toBe(true);
+});
+
+test("an input named like a system path, or like an entry of the sandbox's root, stays in the workspace, with a message", async () => {
+  const csv = join(root, 'x.csv');
+  writeFileSync(csv, 'x\n1\n');
+  sdk.script = async () => execution({});
+  sdk.prepare = (sandbox) => sandbox.put('/code/start.sh', 'echo');
+
+  const result = await backend().run(
+    request({
+      files: ['etc', 'code', 'sales.csv'].map((name) => hostFileInput(name, csv)),
+    }),
+  );
+
+  expect(sdk.last.uploads).toEqual([
+    `user:${E2B_ML_MODULE}`,
+    `user:${E2B_WORKSPACE}/etc`,
+    `user:${E2B_WORKSPACE}/code`,
+    `user:${E2B_WORKSPACE}/sales.csv`,
+    'root:/sales.csv',
+  ]);
+  expect(result.messages).toEqual([
+    {
+      level: 'warning',
+      message: 'The file "etc" is only in the working directory, not at /etc: that would shadow a system path.',
+    },
+    {
+      level: 'warning',
+      message: 'The file "code" is only in the working directory, not at /code: that would shadow a system path.',
+    },
+  ]);
+});
+
+test('without an input that can go to the root, the root is neither listed nor written', async () => {
+  const csv = join(root, 'x.csv');
+  writeFileSync(csv, 'x\n');
+  sdk.script = async () => execution({});
+
+  const result = await backend().run(request({ files: [hostFileInput('tmp', csv)] }));
+
+  expect(sdk.last.uploads).toEqual([`user:${E2B_ML_MODULE}`, `user:${E2B_WORKSPACE}/tmp`]);
+  expect(sdk.last.listed).not.toContain('/');
+  expect(result.messages).toHaveLength(1);
 });
 
 test('the execution id falls back to the run id', async () => {

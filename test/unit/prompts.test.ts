@@ -16,8 +16,12 @@ describe('prompts', () => {
     ]);
     expect(withFiles.system.startsWith('You plan')).toBe(true);
     expect(withFiles.user).toContain('Task:\nTotal it.');
-    expect(withFiles.user).toContain('File "sales.csv" (20 bytes), first lines:\nregion,amount\nnorth,10');
-    expect(withFiles.user).toContain('File "logo.png" (300 bytes), first lines:\n(binary or empty)');
+    expect(withFiles.user).toContain(
+      'File "sales.csv" (20 bytes, in the working directory and at /sales.csv), first lines:\nregion,amount\nnorth,10',
+    );
+    expect(withFiles.user).toContain(
+      'File "logo.png" (300 bytes, in the working directory and at /logo.png), first lines:\n(binary or empty)',
+    );
     expect(planPrompt('Total it.', []).user).toContain('No data files were given.');
   });
 
