@@ -36,6 +36,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || missing+=(g++ make)
 # A terminal for the test that watches the CLI's progress bar being drawn (capture-pane).
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# The browser the web console's tests drive (headless, through playwright-core).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 # The certificates of `npm run cluster` (mutual TLS) are made with openssl.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -105,6 +107,14 @@ fi
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages..."
   npm install --no-save --no-audit --no-fund --loglevel=error
+fi
+
+# 3b. The web console (src/console), built into dist/console for the gateway to serve at `/`, when its
+# sources, the domain types it shows, or the lock file are newer than the build.
+if [ ! -f dist/console/index.html ] ||
+  [ -n "$(find src/console src/domain package-lock.json -newer dist/console/index.html -print -quit)" ]; then
+  say "building the web console..."
+  npm run --silent build:console
 fi
 
 # 4. The workflow bundle, built once per version of the sources, so that a worker starts without

@@ -71,6 +71,14 @@ const schema = z.object({
     .min(0)
     .max(3600 * 1000)
     .default(30_000),
+  SESSION_SECRET: optionalString,
+  SESSION_TTL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
+  SESSION_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -145,6 +153,12 @@ export interface Config {
   artifacts: { kind: 'local'; dir: string } | { kind: 's3'; s3: S3StoreSettings };
   /** Days an ended execution's files are kept (a schedule removes older ones); 0: kept for good. */
   artifactRetentionDays: number;
+  /**
+   * The web console's sign-in: sessions signed with `secret` (see src/api/sessions.ts for the
+   * default), lasting `ttlMs` and renewed while used; the cookie is `Secure` over HTTPS (`auto`), always
+   * or never.
+   */
+  sessions: { secret: string | undefined; ttlMs: number; cookieSecure: 'auto' | 'true' | 'false' };
   /** Where traces go over OTLP/HTTP; none are exported without it. */
   otlpEndpoint: string | undefined;
   logLevel: string;
@@ -248,6 +262,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     artifacts: artifactSettings(e),
     artifactRetentionDays: e.ARTIFACT_RETENTION_DAYS,
+    sessions: {
+      secret: e.SESSION_SECRET,
+      ttlMs: e.SESSION_TTL_MINUTES * 60_000,
+      cookieSecure: e.SESSION_COOKIE_SECURE,
+    },
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     logLevel: e.LOG_LEVEL,
   };

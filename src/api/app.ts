@@ -32,6 +32,9 @@ import { keyRoutes } from './routes/keys';
 import { taskRoutes } from './routes/tasks';
 import { operationRoutes } from './routes/operations';
 import { syncRoutes } from './routes/sync';
+import { sessionRoutes } from './routes/session';
+import { SessionSigner, sessionSecret } from './sessions';
+import { consoleRoutes } from './console-files';
 
 export interface AppDeps {
   client: Client;
@@ -50,6 +53,8 @@ export interface AppDeps {
   subscriptions: SubscriptionStore;
   /** The recovery strategies each tenant registered. */
   strategies: RecoveryStrategyStore;
+  /** Where the console's built files are; the build of `npm run build:console` without it. */
+  consoleDir?: string;
 }
 
 /**
@@ -68,6 +73,11 @@ export function createApp(deps: AppDeps): express.Express {
     workers,
   });
   const resolver = new KeyResolver({ legacyKeys: config.apiKeys, adminKey: config.adminApiKey, store: deps.keys });
+  const sessions = new SessionSigner({
+    secret: sessionSecret(config.sessions.secret, config.adminApiKey),
+    ttlMs: config.sessions.ttlMs,
+  });
+  const signIn = sessionRoutes({ resolver, sessions, cookieSecure: config.sessions.cookieSecure });
   const metrics = new HttpMetrics();
   const multipart = multipartBody({ maxFileBytes: config.maxUploadBytes });
   const schedules = new ScheduleService({
@@ -89,9 +99,11 @@ export function createApp(deps: AppDeps): express.Express {
   const hookDeps = { tasks: deps.tasks, hooks: deps.hooks, store: deps.store, executions, metrics };
   // Signed deliveries carry no API key: mounted before authentication, with their raw body.
   app.use('/api', inboundHookRoutes(hookDeps));
+  // The console's sign-in takes a key in its body and hands out the session cookie.
+  app.use('/api', signIn.router);
 
   const api = express.Router();
-  api.use(authenticate(resolver));
+  api.use(authenticate({ resolver, sessions, renew: signIn.open }));
   api.use(rateLimit({ perMinute: config.rateLimitPerMinute }));
   api.use(jsonBody({ maxFileBytes: config.maxUploadBytes }));
   api.use(executionRoutes({ executions, feeds: new ExecutionFeeds(executions), metrics, config, multipart }));
@@ -103,6 +115,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(recoveryStrategyRoutes({ strategies: deps.strategies }));
   api.use(hookAdminRoutes(hookDeps));
   app.use('/api', api);
+  app.use(consoleRoutes(deps.consoleDir));
 
   app.use((req, _res, next) => next(notFound(`no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(logger));

@@ -81,6 +81,37 @@ export class KeyResolver {
     return principal;
   }
 
+  /**
+   * The principal of a console session, if the key it was opened with still stands: the operator's
+   * and API_KEYS' keys while they are configured, a tenant's key while it is neither revoked nor
+   * expired (remembered for `cacheMs`, like `resolve`). The scopes are the key's now, not the session's.
+   */
+  async confirm(claims: { keyId: string; tenant: string; operator: boolean }): Promise<Principal | null> {
+    const { adminKey, legacyKeys, store } = this.options;
+    if (claims.keyId === 'operator') {
+      return adminKey === undefined || !claims.operator
+        ? null
+        : { tenant: DEFAULT_TENANT, scopes: ['read', 'run', 'admin'], keyId: 'operator', operator: true };
+    }
+    if (claims.keyId.startsWith('api-key-')) {
+      const legacy = legacyKeys.find((key) => `api-key-${legacyTenant(key).slice(2)}` === claims.keyId);
+      return legacy === undefined
+        ? null
+        : { tenant: legacyTenant(legacy), scopes: ['read', 'run'], keyId: claims.keyId, operator: false };
+    }
+    if (store === null) return null;
+    const cacheKey = `id:${claims.keyId}`;
+    const cached = this.cache.get(cacheKey);
+    if (cached && this.now() - cached.at < this.cacheMs) return cached.principal;
+    const key = await store.findLive(claims.keyId);
+    const principal: Principal | null =
+      key && key.tenant === claims.tenant
+        ? { tenant: key.tenant, scopes: key.scopes, keyId: key.id, operator: false }
+        : null;
+    this.cache.set(cacheKey, { principal, at: this.now() });
+    return principal;
+  }
+
   /** Forgets every remembered key, after a revocation. */
   forget(): void {
     this.cache.clear();

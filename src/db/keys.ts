@@ -86,6 +86,14 @@ export class KeyStore {
     return toKey(row);
   }
 
+  /** The key with this id, when it exists, is not revoked and has not expired. */
+  async findLive(id: string): Promise<ApiKey | null> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.revoked_at !== null) return null;
+    if (row.expires_at !== null && row.expires_at <= this.now().toISOString()) return null;
+    return toKey(row);
+  }
+
   /** Keys, newest first: one tenant's, or every tenant's. Revoked keys are listed with their time. */
   async list(tenant: string | null): Promise<ApiKey[]> {
     let query = this.db.selectFrom('api_keys').selectAll().orderBy('created_at', 'desc').orderBy('id');
