@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', 'data/**', 'coverage/**', 'jest.config.js'] },
+  {
+    ignores: ['node_modules/**', '.tools/**', 'data/**', 'coverage/**', 'dist/**', 'test-output/**', 'jest.config.js'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,5 @@
 import hljs from 'highlight.js/lib/core';
 import python from 'highlight.js/lib/languages/python';
-import 'highlight.js/styles/github.css';
 
 hljs.registerLanguage('python', python);
 

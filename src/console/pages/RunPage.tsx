@@ -122,7 +122,10 @@ function Answer({ run }: { run: Snapshot }) {
           <figcaption>{plot.name}</figcaption>
         </figure>
       ))}
-      {result.files.length > 0 && <Files files={result.files as FileRef[]} />}
+      {/* The plots are shown above; the other files are listed to download. */}
+      {result.files.some((file) => !plots.some((plot) => plot.key === file.key)) && (
+        <Files files={(result.files as FileRef[]).filter((file) => !plots.some((plot) => plot.key === file.key))} />
+      )}
     </section>
   );
 }
