@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MODEL_PRICES, type ModelPrice } from './domain/pricing';
+import type { ResourceMaxima } from './domain/resources';
 import { SANDBOX_KINDS, type SandboxKind } from './domain/sandbox-kinds';
 import type { S3StoreSettings } from './storage/s3-artifact-store';
 import { readTemporalSettings, TemporalSettingsError, type TemporalConnectionSettings } from './temporal-settings';
@@ -54,6 +55,16 @@ const schema = z.object({
     .default(25 * 1024 * 1024),
   MODEL_PRICES: optionalString,
   SANDBOX_PRICE_PER_SECOND: z.coerce.number().min(0).default(0),
+  /** The most `options.resources` may ask for; memory and disk are also what a run gets when it asks for less. */
+  SANDBOX_MAX_CPU: z.coerce.number().positive().max(1024).optional(),
+  SANDBOX_MAX_MEMORY_MB: z.coerce.number().int().min(64).max(1_048_576).default(2048),
+  SANDBOX_MAX_DISK_MB: z.coerce.number().int().min(1).max(1_048_576).default(512),
+  SANDBOX_MAX_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(500)
+    .max(24 * 3600 * 1000)
+    .default(3600 * 1000),
   SANDBOX_POOL_MIN: z.coerce.number().int().min(0).max(64).optional(),
   SANDBOX_POOL_MAX: z.coerce.number().int().min(0).max(64).optional(),
   /** The older, fixed form: min and max both. */
@@ -119,6 +130,11 @@ export interface Config {
     workDir: string;
     /** Warm sandboxes kept started: as many as the arrival rate needs, between the two. */
     pool: { min: number; max: number };
+    /**
+     * The most `options.resources` may ask for (SANDBOX_MAX_*); the local sandbox's memory and
+     * workspace limits are these, so a run that asks for nothing gets them.
+     */
+    maxima: ResourceMaxima;
   };
   apiKeys: string[];
   /** The operator's key: manages every tenant. */
@@ -236,6 +252,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // home folder closed to other users) but in the system's temporary folder.
       workDir: path.resolve(e.SANDBOX_WORK_DIR ?? path.join(os.tmpdir(), 'agent-executions-sandbox')),
       pool: poolBounds(e),
+      maxima: {
+        cpu: e.SANDBOX_MAX_CPU ?? os.availableParallelism(),
+        memoryMb: e.SANDBOX_MAX_MEMORY_MB,
+        diskMb: e.SANDBOX_MAX_DISK_MB,
+        timeoutMs: e.SANDBOX_MAX_TIMEOUT_MS,
+      },
     },
     prices: {
       models: { ...DEFAULT_MODEL_PRICES, ...parsePrices(e.MODEL_PRICES) },

@@ -22,7 +22,7 @@ import {
   type FilePreview,
   type PreviousAttempt,
 } from '../llm/prompts';
-import type { Sandbox, SandboxExecution, SandboxInputFile } from '../sandbox/types';
+import type { Sandbox, SandboxExecution, SandboxInputFile, SandboxRunRequest } from '../sandbox/types';
 import { sandboxFailure, sandboxOf } from './sandbox-failures';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
 import { tracer } from '../telemetry';
@@ -110,6 +110,8 @@ export interface ExecuteCodeInput {
   files: ArtifactRef[];
   timeoutMs: number;
   sandbox: SandboxKind;
+  /** Lower limits than the backend's own, from `options.resources` (the gateway refused what it cannot apply). */
+  limits?: { memoryMb?: number; diskMb?: number };
 }
 
 export interface AnalyzeInput extends ModelChoice {
@@ -274,6 +276,7 @@ export function createActivities(deps: ActivityDeps) {
             files: inputs,
             outputDir,
             timeoutMs: input.timeoutMs,
+            ...(input.limits ? { limits: runLimits(input.limits) } : {}),
             signal: context.cancellationSignal,
             executionId: input.executionId,
             reconnectSandboxId,
@@ -318,6 +321,16 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+const MIB = 1024 ** 2;
+
+/** A run's own limits, in the sandbox's units. */
+function runLimits(limits: NonNullable<ExecuteCodeInput['limits']>): SandboxRunRequest['limits'] {
+  return {
+    ...(limits.memoryMb === undefined ? {} : { memoryBytes: limits.memoryMb * MIB }),
+    ...(limits.diskMb === undefined ? {} : { workspaceBytes: limits.diskMb * MIB }),
+  };
+}
 
 /** A plan from the model's answer: the JSON in it, checked; or what is wrong with it. */
 function readPlan(text: string): { ok: true; plan: Plan } | { ok: false; problems: string[] } {

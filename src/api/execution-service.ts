@@ -198,6 +198,10 @@ export class ExecutionService {
       args: [execution],
       memo: memo as unknown as Record<string, unknown>,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      // The workflow's tasks and, inheriting it, its activities' are dispatched by this key when queued.
+      ...(execution.options.resources?.priority === undefined
+        ? {}
+        : { priority: { priorityKey: execution.options.resources.priority } }),
       typedSearchAttributes: [
         { key: executionStatusKey, value: 'queued' },
         { key: triggeredByKey, value: execution.triggeredBy },

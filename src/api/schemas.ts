@@ -4,6 +4,7 @@ import { SUBSCRIPTION_EVENTS } from '../db/subscriptions';
 import { MAX_CUSTOM_STRATEGIES } from '../domain/custom-recovery';
 import { customStrategySchema } from '../domain/custom-recovery-schema';
 import { recoveryPolicySchema } from '../domain/plan-schema';
+import { PRIORITY_KEYS } from '../domain/resources';
 import { SANDBOX_KINDS } from '../domain/sandbox-kinds';
 import { TRIGGERS } from '../domain/status';
 import { parametersSchema } from '../domain/task-parameters';
@@ -31,6 +32,22 @@ const notifySchema = z
   .strict();
 
 export const createSubscriptionSchema = notifySchema;
+
+/** `options.resources`: what the sandbox runs get; checked against the deployment's maxima and backend on submission. */
+const resourcesSchema = z
+  .object({
+    cpu: z.number().positive().max(1024).optional(),
+    memoryMb: z.number().int().min(64).max(1_048_576).optional(),
+    diskMb: z.number().int().min(1).max(1_048_576).optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(500)
+      .max(24 * 3600 * 1000)
+      .optional(),
+    priority: z.number().int().min(PRIORITY_KEYS.highest).max(PRIORITY_KEYS.lowest).optional(),
+  })
+  .strict();
 
 export const optionsSchema = z
   .object({
@@ -72,6 +89,7 @@ export const optionsSchema = z
       .default(24 * 3600 * 1000),
     /** A webhook of this execution's own: its events go to `url`, signed with `secret` (made when absent). */
     notify: notifySchema.optional(),
+    resources: resourcesSchema.optional(),
   })
   .strict()
   .refine((options) => !options.model || !options.models || options.models[0] === options.model, {

@@ -31,6 +31,53 @@ function clock() {
 }
 
 describe('execution record', () => {
+  test("a sandbox run with an allocation is a resource usage record with the seed's fields", () => {
+    const time = clock();
+    const record = new ExecutionRecord(input, time.now);
+    record.apply('start', 'taken');
+    record.apply('run', 'work');
+    record.setPlan({ steps: [{ id: 'main', title: 'Sum', description: '', dependsOn: [] }] });
+    record.startStep('main');
+    const startTime = time.now().toISOString();
+    time.advance(2000);
+    record.recordAttempt(
+      'main',
+      {
+        status: 'succeeded',
+        author: 'caller',
+        code: 'print(1)',
+        stdout: '1\n',
+        stderr: '',
+        error: null,
+        durationMs: 2000,
+        files: [],
+        results: [],
+      },
+      { cpuMs: 500, peakMemoryBytes: 10, wallMs: 2000 },
+      { resourceId: 'exec-1/main/1', sandbox: 'local', startTime },
+    );
+    const snapshot = record.snapshot();
+    expect(snapshot.resourceUsage).toEqual([
+      {
+        stepId: 'main',
+        attempt: 1,
+        cpuMs: 500,
+        peakMemoryBytes: 10,
+        wallMs: 2000,
+        resourceId: 'exec-1/main/1',
+        resourceType: 'sandbox',
+        sandbox: 'local',
+        amountUsed: 2,
+        cost: 2 * 0.001,
+        startTime: '2026-01-01T00:00:00.000Z',
+        endTime: '2026-01-01T00:00:02.000Z',
+        cores: 1,
+        efficiency: 0.25,
+      },
+    ]);
+    expect(snapshot.metrics.resourceEfficiency).toBe(0.25);
+  });
+
   test('walks a successful execution and reports it', () => {
     const time = clock();
     const record = new ExecutionRecord(input, time.now);

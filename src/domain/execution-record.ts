@@ -4,6 +4,8 @@ import { DEFAULT_TENANT } from './tenancy';
 import { can, EVENT_RECORDS, transition, type ExecutionEvent } from './execution-machine';
 import { costUsd } from './pricing';
 import { qualityOf, type Quality } from './quality';
+import { efficiency } from './resources';
+import type { SandboxKind } from './sandbox-kinds';
 import { isTerminal, type ExecutionStatus } from './status';
 import type {
   ArtifactRef,
@@ -254,11 +256,39 @@ export class ExecutionRecord {
     return [...this.checkpointList];
   }
 
-  recordAttempt(stepId: string, attempt: Omit<StepAttempt, 'n'>, usage?: ResourceUsage): StepAttempt {
+  /**
+   * Records an attempt; with `usage`, its sandbox run too, as an allocation record when `allocation`
+   * (its id, backend and start) is given: released now, given one core.
+   */
+  recordAttempt(
+    stepId: string,
+    attempt: Omit<StepAttempt, 'n'>,
+    usage?: ResourceUsage,
+    allocation?: { resourceId: string; sandbox: SandboxKind; startTime: string },
+  ): StepAttempt {
     const step = this.step(stepId);
     const recorded = { n: step.attempts.length + 1, ...attempt };
     step.attempts.push(recorded);
-    if (usage) this.resourceUsage.push({ stepId, attempt: recorded.n, ...usage });
+    if (usage) {
+      const amountUsed = usage.wallMs / 1000;
+      const cores = 1;
+      this.resourceUsage.push({
+        stepId,
+        attempt: recorded.n,
+        ...usage,
+        ...(allocation
+          ? {
+              ...allocation,
+              resourceType: 'sandbox' as const,
+              amountUsed,
+              cost: costUsd(this.input.options.prices, { prompt: 0, completion: 0 }, amountUsed),
+              endTime: this.now().toISOString(),
+              cores,
+              efficiency: efficiency(usage.cpuMs, usage.wallMs, cores),
+            }
+          : {}),
+      });
+    }
     if (recorded.error) {
       this.addEvent('error', 'TASK_FAILED', `attempt ${recorded.n} failed: ${recorded.error.code}`, stepId, {
         attempt: recorded.n,
@@ -314,13 +344,13 @@ export class ExecutionRecord {
   }
 
   /**
-   * CPU time over wall time of the sandbox runs, each given one core: near 1 for code that computes
-   * all the time, near 0 for code that waits. Null before the first run.
+   * CPU time over wall time times the cores given, of all the sandbox runs together: near 1 for code
+   * that computes all the time, near 0 for code that waits. Null before the first run.
    */
   private resourceEfficiency(): number | null {
-    const wall = this.resourceUsage.reduce((sum, usage) => sum + usage.wallMs, 0);
-    if (wall === 0) return null;
-    return this.resourceUsage.reduce((sum, usage) => sum + usage.cpuMs, 0) / wall;
+    const given = this.resourceUsage.reduce((sum, usage) => sum + usage.wallMs * (usage.cores ?? 1), 0);
+    if (given === 0) return null;
+    return this.resourceUsage.reduce((sum, usage) => sum + usage.cpuMs, 0) / given;
   }
 
   /** Steps finished (succeeded) per second of effective time. */

@@ -3,6 +3,7 @@ import type { ErrorType } from './errors';
 import type { Quality } from './quality';
 import type { CustomStrategy } from './custom-recovery';
 import type { RecoveryPolicy } from './recovery';
+import type { ResourceRequirement } from './resources';
 import type { SandboxKind } from './sandbox-kinds';
 import type { ExecutionStatus, TaskKind, TriggeredBy } from './status';
 
@@ -72,6 +73,8 @@ export interface ExecutionOptions {
   fallbackModels?: string[];
   /** The prices of the fallback models, for the cost of each of their calls. */
   fallbackPrices?: Record<string, Prices>;
+  /** What the request asked of the sandbox (`options.resources`), checked against the deployment's maxima. */
+  resources?: ResourceRequirement;
 }
 
 /** The workflow's argument. Uploaded files are already in the artifact store. */
@@ -185,6 +188,28 @@ export interface ResourceUsage {
   cpuMs: number;
   peakMemoryBytes: number;
   wallMs: number;
+}
+
+/**
+ * One sandbox run as an allocation record (the seed's `ResourceUsage` fields). Absent from the
+ * entries of executions that ended before allocations had ids.
+ */
+export interface AllocationUsage {
+  /** The allocation's id, as RESOURCE_ALLOCATED and RESOURCE_RELEASED carry it. */
+  resourceId: string;
+  resourceType: 'sandbox';
+  sandbox: SandboxKind;
+  /** Seconds of sandbox wall time. */
+  amountUsed: number;
+  /** `amountUsed` at the execution's sandbox price per second, US dollars. */
+  cost: number;
+  /** Workflow time of the allocation and of its release (ISO 8601). */
+  startTime: string;
+  endTime: string;
+  /** Cores the run was given: 1, since no backend here gives a run more (see src/domain/resources.ts). */
+  cores: number;
+  /** CPU time over wall time times `cores`; null for a run of no measurable time. */
+  efficiency: number | null;
 }
 
 /** One rich result of a run: a figure, the value of the trailing expression, … */
@@ -372,7 +397,7 @@ export interface ExecutionSnapshot {
   result: ExecutionResult | null;
   error: ExecutionError | null;
   metrics: ExecutionMetrics;
-  resourceUsage: Array<ResourceUsage & { stepId: string; attempt: number }>;
+  resourceUsage: Array<ResourceUsage & { stepId: string; attempt: number } & Partial<AllocationUsage>>;
   timeline: TimelineEvent[];
   messages: ExecutionMessage[];
 }

@@ -2,6 +2,8 @@ import type { Config } from '../config';
 import { fileNameProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
 import { pricesFor } from '../domain/pricing';
+import { resourceProblems, type ResourceRequirement } from '../domain/resources';
+import type { SandboxKind } from '../domain/sandbox-kinds';
 import { MAX_CUSTOM_STRATEGIES, type CustomStrategy } from '../domain/custom-recovery';
 import type { TaskKind, TriggeredBy } from '../domain/status';
 import type { ExecutionInput, ExecutionOptions, NamedTaskRef, Plan, ScheduledRunRef } from '../domain/types';
@@ -49,6 +51,7 @@ export function executionInputFrom(config: Config, submission: Submission, id: s
         '(SANDBOX, and E2B_API_KEY for e2b).',
     );
   }
+  if (options.resources !== undefined) checkResources(options.resources, config, sandbox);
   let plan: Plan | null = null;
   if (submission.plan !== undefined && submission.plan !== null && submission.code !== null) {
     throw unprocessable('VALIDATION_FAILED', 'Send either `code` (run as the only step) or a `plan`, not both.');
@@ -109,6 +112,7 @@ export function executionInputFrom(config: Config, submission: Submission, id: s
     repair: options.repair,
     inputTimeoutMs: options.inputTimeoutMs,
     ...(options.recovery ? { recovery: options.recovery } : {}),
+    ...(options.resources && Object.keys(options.resources).length > 0 ? { resources: options.resources } : {}),
     ...customRecoveryOf(options.recoveryStrategies ?? [], submission.tenantStrategies ?? []),
     prices: pricesFor(model, config.prices.models, config.prices.sandboxPerSecond),
     ...(fallbackModels.length > 0
@@ -148,4 +152,21 @@ function customRecoveryOf(own: CustomStrategy[], tenant: CustomStrategy[]): { cu
   const ids = new Set(own.map((strategy) => strategy.id));
   const all = [...own, ...tenant.filter((strategy) => !ids.has(strategy.id))].slice(0, MAX_CUSTOM_STRATEGIES);
   return all.length > 0 ? { customRecovery: all } : {};
+}
+
+/**
+ * Refuses a resource requirement past the deployment's maxima (RESOURCE_LIMIT_EXCEEDED) or one the
+ * chosen backend cannot apply (RESOURCE_NOT_SUPPORTED), naming every field at fault.
+ */
+function checkResources(requirement: ResourceRequirement, config: Config, sandbox: SandboxKind): void {
+  const problems = resourceProblems(requirement, config.sandbox.maxima, sandbox);
+  if (problems.length === 0) return;
+  const code = problems.some((problem) => problem.reason === 'above_maximum')
+    ? 'RESOURCE_LIMIT_EXCEEDED'
+    : 'RESOURCE_NOT_SUPPORTED';
+  throw unprocessable(code, `${problems.map((problem) => problem.message).join('; ')}.`, {
+    problems,
+    maxima: config.sandbox.maxima,
+    sandbox,
+  });
 }

@@ -189,6 +189,11 @@ export class E2bSandbox implements Sandbox {
   async run(request: SandboxRunRequest): Promise<SandboxExecution> {
     if (request.signal?.aborted) throw abortError(request.signal);
     if (this.closed) throw new SandboxUnavailableError('The E2B sandbox backend is closed');
+    if (request.limits?.memoryBytes !== undefined || request.limits?.workspaceBytes !== undefined) {
+      throw new SandboxConfigurationError(
+        "An E2B sandbox has its template's memory and disk; a run cannot set them (leave resources.memoryMb and resources.diskMb out).",
+      );
+    }
     for (const file of request.files) assertInputName(file.name);
     const control = new RunControl();
     const onAbort = (): void => control.stop('abort');

@@ -271,7 +271,7 @@ export class LocalSandbox implements Sandbox {
   }
 
   private async execute(request: SandboxRunRequest, proc: SandboxProcess): Promise<SandboxExecution> {
-    const limits = this.limits;
+    const limits = this.limitsOf(request);
     const stdout = new OutputBuffer(limits.maxOutputBytes, request.onStdout);
     const stderr = new OutputBuffer(limits.maxOutputBytes, request.onStderr);
     proc.attach(
@@ -310,14 +310,14 @@ export class LocalSandbox implements Sandbox {
       },
       request.code,
     );
-    const end = await this.watch(request, proc);
+    const end = await this.watch(request, proc, limits.workspaceBytes);
     const wallMs = Date.now() - started;
     stdout.end();
     stderr.end();
     if (end.killedBy === 'abort' || request.signal?.aborted) throw abortError(request.signal);
     if (end.killedBy === 'closed') throw new SandboxUnavailableError('The local sandbox was closed during the run');
 
-    const verdict = await this.judge(end, proc, stderr.text(), request.timeoutMs);
+    const verdict = await this.judge(end, proc, stderr.text(), request.timeoutMs, limits);
     await mkdir(request.outputDir, { recursive: true });
     const { files, skipped } = await collectWrittenFiles(proc.workspace, inputs, request.outputDir, limits.maxFiles);
     if (skipped > 0) {
@@ -353,12 +353,21 @@ export class LocalSandbox implements Sandbox {
     };
   }
 
-  /** Enforces wall time, abort and disk use until the process ends. */
-  private async watch(request: SandboxRunRequest, proc: SandboxProcess): Promise<ProcessEnd> {
+  /** The backend's limits, lowered by the run's own. */
+  private limitsOf(request: SandboxRunRequest): LocalSandboxLimits {
+    const own = request.limits ?? {};
+    return {
+      ...this.limits,
+      memoryBytes: Math.min(this.limits.memoryBytes, own.memoryBytes ?? Infinity),
+      workspaceBytes: Math.min(this.limits.workspaceBytes, own.workspaceBytes ?? Infinity),
+    };
+  }
+
+  /** Enforces wall time, abort and disk use (`diskLimit` bytes) until the process ends. */
+  private async watch(request: SandboxRunRequest, proc: SandboxProcess, diskLimit: number): Promise<ProcessEnd> {
     const onAbort = (): void => proc.kill('abort');
     request.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => proc.kill('timeout'), request.timeoutMs);
-    const diskLimit = this.limits.workspaceBytes;
     let measuring = false;
     const poll = setInterval(() => {
       if (measuring) return;
@@ -382,7 +391,13 @@ export class LocalSandbox implements Sandbox {
   }
 
   /** Turns how the process ended, and what the runner wrote, into results, error and failure. */
-  private async judge(end: ProcessEnd, proc: SandboxProcess, stderrText: string, timeoutMs: number): Promise<Verdict> {
+  private async judge(
+    end: ProcessEnd,
+    proc: SandboxProcess,
+    stderrText: string,
+    timeoutMs: number,
+    limits: LocalSandboxLimits,
+  ): Promise<Verdict> {
     const killed = (failure: SandboxFailure, name: string, value: string): Verdict => ({
       results: [],
       error: { name, value, traceback: '' },
@@ -403,7 +418,7 @@ export class LocalSandbox implements Sandbox {
         return killed(
           'RESOURCE_EXHAUSTED',
           'DiskLimitExceeded',
-          `The code wrote more than ${this.limits.workspaceBytes} bytes or ${MAX_WORKSPACE_ENTRIES} files`,
+          `The code wrote more than ${limits.workspaceBytes} bytes or ${MAX_WORKSPACE_ENTRIES} files`,
         );
       case 'abort':
       case 'closed':

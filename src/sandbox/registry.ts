@@ -34,6 +34,11 @@ export const SANDBOX_BACKENDS: { readonly [K in SandboxKind]: SandboxBackend } =
         workRoot: config.sandbox.workDir,
         poolMin: config.sandbox.pool.min,
         poolMax: config.sandbox.pool.max,
+        // A run may ask for less (options.resources), never for more.
+        limits: {
+          memoryBytes: config.sandbox.maxima.memoryMb * 1024 ** 2,
+          workspaceBytes: config.sandbox.maxima.diskMb * 1024 ** 2,
+        },
         onWarning: (message) => context.warn(message),
       });
       // The worker fills the pool once it polls (warmUp): a job that comes first runs cold.

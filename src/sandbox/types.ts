@@ -27,6 +27,12 @@ export interface SandboxRunRequest {
   outputDir: string;
   /** Wall-time limit; past it the whole process tree is killed and the run ends SANDBOX_TIMEOUT. */
   timeoutMs: number;
+  /**
+   * This run's own limits, below the backend's (a higher one is cut to the backend's). The local
+   * backend applies both; E2B cannot size a sandbox per run, so the gateway refuses them for it and
+   * its backend rejects a run that still carries them.
+   */
+  limits?: { memoryBytes?: number; workspaceBytes?: number };
   /** Aborting kills the run at once. */
   signal?: AbortSignal;
   onStdout?: (chunk: string) => void;

@@ -45,9 +45,9 @@ export const DELIVERY_ACTIVITY: ActivityOptions = {
  * Sandbox runs heartbeat, so a lost worker is noticed within the heartbeat timeout and the run
  * retried elsewhere; on cancellation the workflow waits until the sandbox is really gone.
  */
-export function sandboxActivity(stepTimeoutMs: number): ActivityOptions {
+export function sandboxActivity(runTimeoutMs: number): ActivityOptions {
   return {
-    startToCloseTimeout: stepTimeoutMs + 60_000,
+    startToCloseTimeout: runTimeoutMs + 60_000,
     heartbeatTimeout: '15 seconds',
     retry: {
       initialInterval: '1 second',

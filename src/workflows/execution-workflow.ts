@@ -68,7 +68,9 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
     features,
     llm,
     checks,
-    sandbox: proxyActivities<Activities>(sandboxActivity(input.options.stepTimeoutMs)),
+    sandbox: proxyActivities<Activities>(
+      sandboxActivity(input.options.resources?.timeoutMs ?? input.options.stepTimeoutMs),
+    ),
   };
   registerHandlers(ctx, main);
 
@@ -193,7 +195,9 @@ async function resolveScheduledRun(ctx: ExecutionContext, main: CancellationScop
       return false;
     }
     Object.assign(input, resolved.input, { executionId: input.executionId });
-    ctx.sandbox = proxyActivities<Activities>(sandboxActivity(input.options.stepTimeoutMs));
+    ctx.sandbox = proxyActivities<Activities>(
+      sandboxActivity(input.options.resources?.timeoutMs ?? input.options.stepTimeoutMs),
+    );
     const version = input.namedTask?.version ?? scheduled.version;
     record.log('info', `schedule ${scheduled.scheduleId} runs task ${scheduled.slug} at version ${version}`);
     return true;

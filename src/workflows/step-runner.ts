@@ -7,6 +7,7 @@ import { ErrorType } from '../domain/errors';
 import { dependentsOf, inputsOf, isReady, orderSteps } from '../domain/plan-graph';
 import { readRecovery } from '../domain/questions';
 import { REGENERATE_HINTS, isRecoverable } from '../domain/recovery';
+import { allocationId } from '../domain/resources';
 import { runFailure, validationFailure } from '../domain/run-failure';
 import type { ArtifactRef, AttemptAuthor, Plan, PlanStep } from '../domain/types';
 import type { ExecutionContext } from './context';
@@ -419,9 +420,16 @@ export class StepRunner {
     await control.withinBudget('a sandbox run', stepId);
     control.beginRunning();
     record.setPhase('executing', stepId);
+    // Neither the id nor the limits change the commands the workflow sends, so no patch is needed.
+    const resourceId = allocationId(input.executionId, stepId, n);
+    const asked = options.resources ?? {};
+    const timeoutMs = asked.timeoutMs ?? options.stepTimeoutMs;
+    const startTime = new Date().toISOString();
     record.addEvent('step', 'RESOURCE_ALLOCATED', `sandbox run ${n} of step ${stepId}`, stepId, {
+      resourceId,
       sandbox: options.sandbox,
       author,
+      resources: { ...options.resources, timeoutMs },
     });
     let outcome: Awaited<ReturnType<typeof sandbox.executeCode>>;
     try {
@@ -431,19 +439,26 @@ export class StepRunner {
         attempt: n,
         code,
         files,
-        timeoutMs: options.stepTimeoutMs,
+        timeoutMs,
         sandbox: options.sandbox,
+        ...(asked.memoryMb === undefined && asked.diskMb === undefined
+          ? {}
+          : { limits: { memoryMb: asked.memoryMb, diskMb: asked.diskMb } }),
       });
     } catch (error) {
       // What was given is released when the run throws or is cancelled too.
       const why = isCancellation(error) ? 'was cancelled' : 'could not be made';
       record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${stepId} ${why}`, stepId, {
+        resourceId,
         error: isCancellation(error) ? ErrorType.CANCELLED : failureType(error),
       });
       throw error;
     }
     record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${stepId} ended`, stepId, {
+      resourceId,
       wallMs: outcome.usage.wallMs,
+      cpuMs: outcome.usage.cpuMs,
+      peakMemoryBytes: outcome.usage.peakMemoryBytes,
     });
     for (const message of outcome.messages ?? []) record.log(message.level, message.message, stepId);
     const failed = runFailure(outcome);
@@ -461,6 +476,7 @@ export class StepRunner {
         results: outcome.results,
       },
       outcome.usage,
+      { resourceId, sandbox: options.sandbox, startTime },
     );
     return failed === null ? { ok: true, files: outcome.files } : { ok: false, failed, stdout: outcome.stdout };
   }
