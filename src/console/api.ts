@@ -132,3 +132,131 @@ export function describeError(error: unknown): string {
       return error.message;
   }
 }
+
+export interface Parameter {
+  type: 'string' | 'number' | 'integer' | 'boolean';
+  description?: string;
+  enum?: Array<string | number | boolean>;
+  default?: string | number | boolean;
+}
+
+export interface Task {
+  slug: string;
+  version: number;
+  title: string;
+  description: string;
+  parameters: { type?: 'object'; properties: Record<string, Parameter>; required: string[] };
+  code: string | null;
+  plan: unknown;
+  options: Record<string, unknown> | null;
+  files: Array<{ name: string; size: number }>;
+  createdAt: string;
+  versions?: Array<{ version: number; createdAt: string }>;
+}
+
+export interface TaskBody {
+  slug?: string;
+  title: string;
+  description: string;
+  parameters?: Task['parameters'];
+  code?: string;
+}
+
+export interface Schedule {
+  id: string;
+  task: { slug: string; version: number | 'latest' };
+  inputs: Record<string, unknown>;
+  spec: { cron?: string; every?: string; timezone: string };
+  overlap: string;
+  paused: boolean;
+  note: string | null;
+  nextRuns: string[];
+  recentRuns: Array<{ executionId: string; scheduledAt: string; startedAt: string }>;
+  createdAt: string;
+}
+
+export interface Hook {
+  id: string;
+  slug: string;
+  url: string;
+  secret?: string;
+  mapping?: Record<string, string> | null;
+  createdAt: string;
+}
+
+export interface ApiKey {
+  id: string;
+  tenant: string;
+  name: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  secret?: string;
+}
+
+export interface Subscription {
+  id: string;
+  url: string;
+  events: string[];
+  executionId: string | null;
+  createdAt: string;
+  secret?: string;
+}
+
+export interface Delivery {
+  deliveryId: string;
+  event: string;
+  executionId: string;
+  attempt: number;
+  outcome: 'delivered' | 'failed';
+  responseStatus: number | null;
+  error: string | null;
+  durationMs: number;
+  at: string;
+}
+
+const slugPath = (slug: string) => `/api/tasks/${encodeURIComponent(slug)}`;
+
+export const tasksApi = {
+  list: () => request<{ tasks: Task[] }>('GET', '/api/tasks'),
+  get: (slug: string, version?: number) =>
+    request<Task>('GET', `${slugPath(slug)}${version === undefined ? '' : `?version=${version}`}`),
+  create: (body: TaskBody) => request<Task>('POST', '/api/tasks', body),
+  update: (slug: string, body: TaskBody) => request<Task>('PUT', slugPath(slug), body),
+  remove: (slug: string) => request<void>('DELETE', slugPath(slug)),
+  run: (slug: string, inputs: Record<string, unknown>, version?: number) =>
+    request<{ id: string }>('POST', `${slugPath(slug)}/runs`, {
+      inputs,
+      triggeredBy: 'user',
+      ...(version === undefined ? {} : { version }),
+    }),
+  schedules: (slug: string) => request<{ schedules: Schedule[] }>('GET', `${slugPath(slug)}/schedules`),
+  schedule: (slug: string, body: Record<string, unknown>) =>
+    request<Schedule>('POST', `${slugPath(slug)}/schedules`, body),
+  pauseSchedule: (slug: string, id: string, paused: boolean) =>
+    request<Schedule>('PATCH', `${slugPath(slug)}/schedules/${encodeURIComponent(id)}`, { paused }),
+  triggerSchedule: (slug: string, id: string) =>
+    request<unknown>('POST', `${slugPath(slug)}/schedules/${encodeURIComponent(id)}/trigger`, {}),
+  deleteSchedule: (slug: string, id: string) =>
+    request<void>('DELETE', `${slugPath(slug)}/schedules/${encodeURIComponent(id)}`),
+  hooks: (slug: string) => request<{ hooks: Hook[] }>('GET', `${slugPath(slug)}/hooks`),
+  createHook: (slug: string) => request<Hook>('POST', `${slugPath(slug)}/hooks`, {}),
+  rotateHook: (slug: string, id: string) =>
+    request<Hook>('POST', `${slugPath(slug)}/hooks/${encodeURIComponent(id)}/rotate`, {}),
+  deleteHook: (slug: string, id: string) =>
+    request<void>('DELETE', `${slugPath(slug)}/hooks/${encodeURIComponent(id)}`),
+};
+
+export const adminApi = {
+  keys: () => request<{ keys: ApiKey[] }>('GET', '/api/keys'),
+  createKey: (body: { name: string; scopes: string[]; expiresAt?: string }) =>
+    request<ApiKey>('POST', '/api/keys', body),
+  revokeKey: (id: string) => request<void>('DELETE', `/api/keys/${encodeURIComponent(id)}`),
+  subscriptions: () => request<{ subscriptions: Subscription[] }>('GET', '/api/subscriptions'),
+  subscribe: (body: { url: string; events?: string[] }) => request<Subscription>('POST', '/api/subscriptions', body),
+  unsubscribe: (id: string) => request<void>('DELETE', `/api/subscriptions/${encodeURIComponent(id)}`),
+  deliveries: (id: string) =>
+    request<{ deliveries: Delivery[] }>('GET', `/api/subscriptions/${encodeURIComponent(id)}/deliveries`),
+};

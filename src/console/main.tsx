@@ -6,6 +6,11 @@ import { NewRunPage } from './pages/NewRunPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
+import { KeysPage } from './pages/KeysPage';
+import { SubscriptionsPage } from './pages/SubscriptionsPage';
+import { TaskEditPage } from './pages/TaskEditPage';
+import { TaskPage } from './pages/TaskPage';
+import { TasksPage } from './pages/TasksPage';
 import { SessionProvider } from './session';
 import './styles.css';
 
@@ -19,6 +24,12 @@ createRoot(document.getElementById('root')!).render(
             <Route path="runs" element={<RunsPage />} />
             <Route path="runs/new" element={<NewRunPage />} />
             <Route path="runs/:id" element={<RunPage />} />
+            <Route path="tasks" element={<TasksPage />} />
+            <Route path="tasks/new" element={<TaskEditPage />} />
+            <Route path="tasks/:slug" element={<TaskPage />} />
+            <Route path="tasks/:slug/edit" element={<TaskEditPage />} />
+            <Route path="keys" element={<KeysPage />} />
+            <Route path="subscriptions" element={<SubscriptionsPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Route>
         </Routes>

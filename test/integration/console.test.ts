@@ -243,6 +243,130 @@ describe('the web console in a real browser', () => {
     }
   });
 
+  test('tasks: make one, run it from the form its parameters make, save a new version', async () => {
+    harness.fake.script(answer.plan(), answer.code("print('region North')"), answer.analysis('North it is.'));
+    await page.getByRole('link', { name: 'Tasks', exact: true }).click();
+    await page.getByText('No named tasks yet.').waitFor();
+    await page.getByRole('link', { name: 'New task' }).click();
+    await page.getByLabel('Slug').fill('growth');
+    await page.getByLabel('Title').fill('Growth of a region');
+    await page.getByLabel('Task text').fill('How fast did {{region}} grow?');
+    await page
+      .getByLabel('Parameters (JSON, optional)')
+      .fill(
+        JSON.stringify({ properties: { region: { type: 'string', enum: ['North', 'South'] } }, required: ['region'] }),
+      );
+    await page.getByRole('button', { name: 'Save the task' }).click();
+    await page.getByRole('heading', { name: 'Growth of a region' }).waitFor();
+    await page.getByText('growth · version 1').waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'task');
+
+    await page.locator('#run-region').selectOption('North');
+    await page.getByRole('button', { name: 'Run the task' }).click();
+    await page.waitForURL(/\/runs\/exec-/);
+    await waitForStatus(page, 'succeeded');
+    const run = await harness.waitForEnd(runIdOf(page));
+    expect(run).toMatchObject({
+      task: 'How fast did North grow?',
+      triggeredBy: 'user',
+      namedTask: { slug: 'growth', version: 1 },
+    });
+
+    await page.goto(`${harness.baseUrl}/tasks/growth/edit`);
+    await page.getByText('Saving makes version 2').waitFor();
+    await page.getByLabel('Title').fill('Growth of one region');
+    await page.getByRole('button', { name: 'Save the task' }).click();
+    await page.getByText('growth · version 2').waitFor();
+    await page.getByLabel('Version').selectOption('1');
+    await page.getByRole('heading', { name: 'Growth of a region' }).waitFor();
+  });
+
+  test("a task's schedules and inbound hooks", async () => {
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(`${harness.baseUrl}/tasks/growth`);
+    await page.getByText('No schedule runs this task.').waitFor();
+    await page.getByText('New schedule').click();
+    await page.locator('#schedule-region').selectOption('South');
+    await page.getByLabel('Interval').fill('2h');
+    await page.getByRole('button', { name: 'Make the schedule' }).click();
+    const schedule = page.locator('.card', { hasText: 'every 2h' });
+    await schedule.waitFor();
+    await schedule.getByText(/Next runs: \w+/).waitFor();
+    await schedule.getByRole('button', { name: 'Pause' }).click();
+    await schedule.getByText('Next runs: (paused)').waitFor();
+    const listed = await harness.request('GET', '/api/tasks/growth/schedules', undefined, {
+      authorization: `Bearer ${acmeKey}`,
+    });
+    expect(listed.body.schedules).toEqual([expect.objectContaining({ paused: true, inputs: { region: 'South' } })]);
+    await schedule.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No schedule runs this task.').waitFor();
+
+    await page.getByRole('button', { name: 'New hook' }).click();
+    const shown = page.getByRole('status').filter({ hasText: 'shown this once' });
+    await shown.waitFor();
+    const firstSecret = await shown.locator('code').textContent();
+    expect(firstSecret).toMatch(/^whsec_/);
+    await page.locator('.card code', { hasText: '/api/hooks/hook_' }).waitFor();
+    await page.getByRole('button', { name: 'Rotate the secret' }).click();
+    // The new secret replaces the one shown.
+    let rotated = firstSecret;
+    for (let i = 0; i < 100 && rotated === firstSecret; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      rotated = await page.locator('code.secret').textContent();
+    }
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(firstSecret);
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  test("a tenant admin's keys and subscriptions", async () => {
+    const made = await harness.request('POST', '/api/keys', {
+      tenant: 'acme',
+      name: 'acme admin',
+      scopes: ['read', 'run', 'admin'],
+    });
+    const admin = await browser.newContext();
+    try {
+      const adminPage = await admin.newPage();
+      adminPage.on('dialog', (dialog) => void dialog.accept());
+      await signIn(adminPage, made.body.secret as string);
+      await adminPage.getByRole('link', { name: 'Keys' }).click();
+      await adminPage.getByRole('heading', { name: 'Keys of acme' }).waitFor();
+      await adminPage.getByRole('cell', { name: /^acme admin key_/ }).waitFor();
+      await adminPage.getByLabel('Name').fill('reporting');
+      await adminPage.getByRole('checkbox', { name: 'admin', exact: true }).uncheck();
+      await adminPage.getByRole('button', { name: 'Make the key' }).click();
+      const secret = await adminPage.getByRole('status').filter({ hasText: 'reporting' }).locator('code').textContent();
+      expect(secret).toMatch(/^ak_/);
+      expect(await seriousViolations(adminPage)).toEqual([]);
+      await screenshot(adminPage, 'keys');
+      await adminPage.getByRole('button', { name: 'Revoke reporting' }).click();
+      await adminPage
+        .getByRole('row', { name: /reporting/ })
+        .getByText(/revoked/)
+        .waitFor();
+      const signedWithRevoked = await harness.request('GET', '/api/executions', undefined, {
+        authorization: `Bearer ${secret}`,
+      });
+      expect(signedWithRevoked.status).toBe(401);
+
+      await adminPage.getByRole('link', { name: 'Subscriptions' }).click();
+      await adminPage.getByText('No subscriptions.').waitFor();
+      await adminPage.getByLabel('Receiver URL').fill('https://receiver.example.com/events');
+      await adminPage.getByRole('checkbox', { name: 'awaiting_input' }).uncheck();
+      await adminPage.getByRole('button', { name: 'Subscribe' }).click();
+      const card = adminPage.locator('.card', { hasText: 'https://receiver.example.com/events' });
+      await card.getByText('status, completed').waitFor();
+      await card.getByRole('button', { name: 'Deliveries' }).click();
+      await card.getByText('Nothing delivered yet.').waitFor();
+      expect(await seriousViolations(adminPage)).toEqual([]);
+      await screenshot(adminPage, 'subscriptions');
+    } finally {
+      await admin.close();
+    }
+  });
+
   test('at 390 px wide no page scrolls sideways', async () => {
     const acmeRuns = await harness.request('GET', '/api/executions?tenant=acme');
     const id = (acmeRuns.body.executions as Array<{ id: string; status: string }>).find(
@@ -256,6 +380,7 @@ describe('the web console in a real browser', () => {
         ['runs', '/runs', 'Runs'],
         ['new-run', '/runs/new', 'New run'],
         ['run', `/runs/${encodeURIComponent(id)}`, 'Timeline'],
+        ['task', '/tasks/growth', 'Schedules'],
       ] as const) {
         await small.goto(`${harness.baseUrl}${route}`);
         await small.getByRole('heading', { name: ready, exact: true }).waitFor();

@@ -61,6 +61,9 @@ export function Layout() {
               Runs
             </NavLink>
             <NavLink to="/runs/new">New run</NavLink>
+            <NavLink to="/tasks">Tasks</NavLink>
+            {session.scopes.includes('admin') && <NavLink to="/keys">Keys</NavLink>}
+            {session.scopes.includes('admin') && <NavLink to="/subscriptions">Subscriptions</NavLink>}
           </nav>
         )}
         {session && (
