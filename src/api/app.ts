@@ -7,6 +7,7 @@ import { errorHandler } from './error-handler';
 import { ExecutionService } from './execution-service';
 import { WorkerWatch } from './worker-watch';
 import { ExecutionFeeds } from './execution-feeds';
+import { ListFeeds } from './list-feeds';
 import { notFound } from './http-error';
 import { HttpMetrics } from './metrics';
 import { requestSpan } from './middleware/request-span';
@@ -106,7 +107,16 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(authenticate({ resolver, sessions, renew: signIn.open }));
   api.use(rateLimit({ perMinute: config.rateLimitPerMinute }));
   api.use(jsonBody({ maxFileBytes: config.maxUploadBytes }));
-  api.use(executionRoutes({ executions, feeds: new ExecutionFeeds(executions), metrics, config, multipart }));
+  api.use(
+    executionRoutes({
+      executions,
+      feeds: new ExecutionFeeds(executions),
+      listFeeds: new ListFeeds(),
+      metrics,
+      config,
+      multipart,
+    }),
+  );
   api.use(syncRoutes({ executions, metrics, multipart }));
   api.use(keyRoutes({ keys: deps.keys, resolver }));
   api.use(taskRoutes({ tasks: deps.tasks, store: deps.store, executions, metrics, config, schedules }));

@@ -226,6 +226,22 @@ describe('the web console in a real browser', () => {
     expect(retried.steps[0]!.attempts.at(-1)!.stdout).toContain('42');
   });
 
+  test('the runs page shows a new run and its status changes as they happen, without a reload', async () => {
+    await page.goto(`${harness.baseUrl}/runs`);
+    await page.getByText(/live · last change/).waitFor();
+    const started = await harness.request(
+      'POST',
+      '/api/executions',
+      { code: "import time\ntime.sleep(2)\nprint('slept')" },
+      { authorization: `Bearer ${acmeKey}` },
+    );
+    const row = page.getByRole('row', { name: new RegExp(started.body.id as string) });
+    await row.getByText(/^(queued|starting|running)$/).waitFor({ timeout: 15_000 });
+    await row.getByText('succeeded', { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await page.evaluate('performance.getEntriesByType("navigation").length')).toBe(1);
+    await harness.waitForEnd(started.body.id as string);
+  });
+
   test("another tenant's key sees none of these runs", async () => {
     const acmeRuns = await harness.request('GET', '/api/executions?tenant=acme');
     const acmeIds = (acmeRuns.body.executions as Array<{ id: string }>).map((run) => run.id);

@@ -4,6 +4,7 @@ import { contentTypeFor } from '../../domain/file-names';
 import type { ArtifactRef } from '../../domain/types';
 import { streamEvents } from '../events';
 import type { ExecutionFeeds } from '../execution-feeds';
+import { streamList, type ListFeeds } from '../list-feeds';
 import type { ExecutionService } from '../execution-service';
 import type { HttpMetrics } from '../metrics';
 import { cancelSchema, deleteQuerySchema, inputSchema, listQuerySchema, pauseSchema, retrySchema } from '../schemas';
@@ -16,6 +17,8 @@ export interface ExecutionRoutesDeps {
   executions: ExecutionService;
   /** The readers of watched executions, one each, shared by their live streams. */
   feeds: ExecutionFeeds;
+  /** The readers of watched lists, one per tenant and query. */
+  listFeeds: ListFeeds;
   metrics: HttpMetrics;
   config: Config;
   /** The multipart parser, `multipartBody()`. */
@@ -29,6 +32,7 @@ export interface ExecutionRoutesDeps {
 export function executionRoutes({
   executions,
   feeds,
+  listFeeds,
   metrics,
   config,
   multipart,
@@ -68,6 +72,23 @@ export function executionRoutes({
         executions: page.executions.map((summary) => ({ ...summary, links: links(summary.id) })),
         nextPageToken: page.nextPageToken,
       });
+    }),
+  );
+
+  // Before /executions/:id, which would take "stream" for an id.
+  router.get(
+    '/executions/stream',
+    requireScope('read'),
+    route(async (req, res) => {
+      const principal = principalOf(res);
+      const query = listQuerySchema.parse(req.query);
+      const key = JSON.stringify([principal.operator ? '*' : principal.tenant, query]);
+      const closed = metrics.streamOpened();
+      try {
+        await streamList(listFeeds, key, executions.for(principal), query, links, req, res);
+      } finally {
+        closed();
+      }
     }),
   );
 

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { api, describeError, type ExecutionSummary } from '../api';
+import { ApiError, api, describeError, type ExecutionSummary } from '../api';
 import { StatusBadge } from '../components/StatusBadge';
 import { when } from '../format';
 
@@ -16,8 +16,8 @@ const STATUSES = [
   'timed_out',
 ];
 const TRIGGERS = ['api', 'user', 'schedule', 'webhook'];
-/** How often the list is read again while it is shown: statuses change under it. */
-const REFRESH_MS = 3000;
+const apiErrorOf = (error: { status: number; code: string; message: string }) =>
+  new ApiError(error.status, error.code, error.message);
 
 /** Runs, newest first, filtered by status, trigger and task, a page at a time, kept current. */
 export function RunsPage() {
@@ -32,28 +32,39 @@ export function RunsPage() {
   const task = params.get('task') ?? '';
   const token = pages.at(-1) ?? null;
 
-  const load = useCallback(async () => {
+  // The page, live: the gateway's stream sends it again whenever a run is added or changes status.
+  useEffect(() => {
     const query = new URLSearchParams({ pageSize: '20' });
     if (status) query.set('status', status);
     if (trigger) query.set('triggeredBy', trigger);
     if (task) query.set('task', task);
     if (token) query.set('nextPageToken', token);
-    try {
-      const page = await api.list(query);
+    setRuns(null);
+    setError(null);
+    const events = new EventSource(`/api/executions/stream?${query}`);
+    events.addEventListener('list', (event) => {
+      const page = JSON.parse((event as MessageEvent<string>).data) as {
+        executions: ExecutionSummary[];
+        nextPageToken: string | null;
+      };
       setRuns(page.executions);
       setNext(page.nextPageToken);
       setError(null);
       setReadAt(new Date());
-    } catch (failure) {
-      setError(describeError(failure));
-    }
+    });
+    events.addEventListener('problem', (event) => {
+      setError(describeError(apiErrorOf(JSON.parse((event as MessageEvent<string>).data))));
+    });
+    events.onerror = () => {
+      // EventSource tries again by itself; until then, say the list may be behind.
+      setError('Live updates are interrupted; reconnecting…');
+      if (events.readyState === EventSource.CLOSED) {
+        // Refused outright (a 4xx): read once to learn why.
+        api.list(query).catch((failure: unknown) => setError(describeError(failure)));
+      }
+    };
+    return () => events.close();
   }, [status, trigger, task, token]);
-
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
 
   const filter = (name: string, value: string) => {
     const nextParams = new URLSearchParams(params);
@@ -152,7 +163,7 @@ export function RunsPage() {
         <button type="button" disabled={next === null} onClick={() => next && setPages([...pages, next])}>
           Older
         </button>
-        {readAt && <span className="muted small">read at {readAt.toLocaleTimeString()}</span>}
+        {readAt && <span className="muted small">live · last change {readAt.toLocaleTimeString()}</span>}
       </nav>
     </section>
   );
