@@ -408,3 +408,33 @@ describe('the web console in a real browser', () => {
     }
   });
 });
+
+describe('the web console when no worker polls', () => {
+  const harness = useHarness({ model: false, worker: false });
+  let browser: Browser;
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  test('it says so, and a new run shows as queued rather than as a spinner', async () => {
+    const page = await browser.newPage();
+    // An open gateway (loopback, no keys): no sign-in.
+    await page.goto(`${harness.baseUrl}/runs/new`);
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'No worker is polling the task queue: new runs wait in “queued”' })
+      .waitFor();
+    await page.locator('details summary', { hasText: 'Code instead of a task' }).click();
+    await page.getByLabel('Python code').fill("print('waiting')");
+    await page.getByRole('button', { name: 'Start the run' }).click();
+    await page.waitForURL(/\/runs\/exec-/);
+    await page.locator('.run > .heading-row .badge', { hasText: /^queued$/ }).waitFor();
+    await page.getByText('Queued · 0/').waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'no-worker');
+  });
+});
