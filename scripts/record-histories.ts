@@ -619,6 +619,43 @@ const RECORDINGS: Recording[] = [
   multiStep('multi-step'),
   // Recorded after independent steps started to run in parallel (behind the 'parallel-steps' patch).
   multiStep('multi-step-parallel'),
+  {
+    // The second run of an execution restored in place: step `a` taken over from the first run's
+    // checkpoint, `b` run with a person's code, a checkpoint made on demand while it runs.
+    name: 'restored',
+    expected: 'succeeded',
+    drive: async ({ client, fake, submit, api }) => {
+      const code = answer.codeForStep({
+        a: "import pandas as pd\npd.read_csv('sales.csv').groupby('region').revenue.sum().to_csv('totals.csv')\nlen(pd.read_csv('totals.csv'))",
+        b: "raise ValueError('report template missing')",
+      });
+      fake.script(code, code, answer.analysis('The report step failed.'));
+      const id = await submit('restored', {
+        task: 'Total revenue by region, then report it.',
+        files: [salesFile],
+        plan: {
+          steps: [
+            { id: 'a', title: 'Total revenue by region into totals.csv', dependsOn: [] },
+            { id: 'b', title: 'Report the totals', dependsOn: ['a'] },
+          ],
+        },
+        options: { maxAttempts: 1 },
+      });
+      const first = (await client.workflow.getHandle(id).result()) as ExecutionSnapshot;
+      if (first.status !== 'failed') throw new Error(`the first run ended ${first.status}, expected failed`);
+      fake.script(answer.analysis('The totals are reported.'));
+      await api('POST', `/api/executions/${id}/restore`, { checkpointId: 'cp-1.1', code: slowCode(2) }, 202);
+      await waitForSandboxOutput(client, client.workflow.getHandle(id), SANDBOX_MARKER);
+      await api('POST', `/api/executions/${id}/checkpoints`, {}, 201);
+      return id;
+    },
+    check: (snapshot) => {
+      const a = snapshot.steps.find((step) => step.id === 'a')?.attempts[0];
+      const b = snapshot.steps.find((step) => step.id === 'b')?.attempts[0];
+      if (a?.reused !== true) return 'step a was not reused';
+      return b?.author === 'person' && b.status === 'succeeded' ? null : "step b did not run the person's code";
+    },
+  },
 ];
 
 const emptySubmission = {

@@ -112,6 +112,11 @@ export interface ExecuteCodeInput {
   sandbox: SandboxKind;
   /** Lower limits than the backend's own, from `options.resources` (the gateway refused what it cannot apply). */
   limits?: { memoryMb?: number; diskMb?: number };
+  /**
+   * The run of the execution, from its second (a restore) on: its files go under `runs/<run>/`, so
+   * that they never replace the files of an earlier run's attempt of the same number.
+   */
+  run?: number;
 }
 
 export interface AnalyzeInput extends ModelChoice {
@@ -364,7 +369,7 @@ async function storeOutcome(
   execution: SandboxExecution,
   outputDir: string,
 ): Promise<ExecuteOutcome> {
-  const scope = `steps/${input.stepId}/${input.attempt}`;
+  const scope = `${input.run === undefined ? '' : `runs/${input.run}/`}steps/${input.stepId}/${input.attempt}`;
   // Hidden files and the like are not kept: the store takes plain names and relative paths only.
   const notes: string[] = [];
   const keepable = execution.files.filter((file) => {

@@ -6,6 +6,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcDeadlineError,
   type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
@@ -17,11 +18,14 @@ import { RefusalType } from '../domain/errors';
 import { canSee, DEFAULT_TENANT, TENANT_ID, type Principal } from '../domain/tenancy';
 import { dependentsOf } from '../domain/plan-graph';
 import { isExecutionStatus, isTerminal, type ExecutionStatus, type TaskKind, type TriggeredBy } from '../domain/status';
-import type { ArtifactRef, Checkpoint, ExecutionInput, ExecutionSnapshot } from '../domain/types';
+import type { Checkpoint, CheckpointList } from '../domain/checkpoints';
+import type { ArtifactRef, ExecutionInput, ExecutionSnapshot, StepCheckpoint } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
 import {
   WORKFLOW_TYPE,
   cancelSignal,
+  checkpointListQuery,
+  checkpointUpdate,
   checkpointsQuery,
   executionStatusKey,
   inputUpdate,
@@ -66,8 +70,25 @@ export type LiveOutput =
 /** The activities whose heartbeats carry live output or text. */
 const LIVE_ACTIVITIES = new Set(['executeCode', 'generateCode', 'analyze', 'plan']);
 
+/** One Temporal run of an execution: the first, then one per restore. */
+export interface ExecutionRun {
+  runId: string;
+  /** 1 for the first run, 2 for the first restore, and so on. */
+  run: number;
+  status: ExecutionStatus;
+  startedAt: string;
+  closedAt: string | null;
+}
+
+/** The ends of a run that a restore may start again from. */
+const RESTORABLE: readonly ExecutionStatus[] = ['failed', 'cancelled', 'timed_out'];
+/** Runs GET /api/executions/:id lists, newest kept. */
+const MAX_RUNS_LISTED = 100;
+
 interface Memo {
   parentId: string | null;
+  /** The run's number, on runs that restore the execution (absent: the first run). */
+  run?: number;
   /** Absent in executions started before tenants existed: they belong to the default tenant. */
   tenant?: string;
   task: string | null;
@@ -183,7 +204,15 @@ export class ExecutionService {
     return { answer, input: notified ? { subscriptionId: answer?.subscriptionId ?? null } : undefined };
   }
 
-  private async startWorkflow(execution: ExecutionInput): Promise<void> {
+  /**
+   * Starts the execution's workflow. A first run refuses an id that was ever used (REJECT_DUPLICATE,
+   * whatever its runs' ends): that is what makes an idempotency key start at most one execution. A
+   * restore starts a new run of the same id (ALLOW_DUPLICATE: our failed executions close as
+   * Temporal-completed, which ALLOW_DUPLICATE_FAILED_ONLY would refuse), after the gateway checked
+   * that the latest run ended failed, cancelled or timed out; Temporal still refuses it while a run
+   * is open.
+   */
+  private async startWorkflow(execution: ExecutionInput): Promise<string> {
     const memo: Memo = {
       task: execution.task === null ? null : execution.task.slice(0, MEMO_TASK_CHARS),
       kind: execution.kind,
@@ -191,13 +220,16 @@ export class ExecutionService {
       createdAt: execution.createdAt,
       parentId: execution.parentId ?? null,
       tenant: execution.tenant ?? DEFAULT_TENANT,
+      ...(execution.restore ? { run: execution.restore.run } : {}),
     };
-    await this.client.workflow.start(WORKFLOW_TYPE, {
+    const handle = await this.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: this.config.temporal.taskQueue,
       workflowId: execution.executionId,
       args: [execution],
       memo: memo as unknown as Record<string, unknown>,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowIdReusePolicy: execution.restore
+        ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+        : WorkflowIdReusePolicy.REJECT_DUPLICATE,
       // The workflow's tasks and, inheriting it, its activities' are dispatched by this key when queued.
       ...(execution.options.resources?.priority === undefined
         ? {}
@@ -210,6 +242,7 @@ export class ExecutionService {
         ...(execution.namedTask ? [{ key: taskSlugKey, value: execution.namedTask.slug }] : []),
       ],
     });
+    return handle.firstExecutionRunId;
   }
 
   /**
@@ -217,8 +250,19 @@ export class ExecutionService {
    * worker can answer, at once the last snapshot seen (or what Temporal records), marked stale.
    */
   async get(id: string): Promise<ExecutionSnapshot> {
-    const handle = this.client.workflow.getHandle(checkId(id));
+    return this.snapshotOf(id, await this.describe(id));
+  }
+
+  /** The snapshot of the latest run, with that run's id and every run of the execution. */
+  async detail(id: string): Promise<ExecutionSnapshot & { runId: string; runs: ExecutionRun[] }> {
     const description = await this.describe(id);
+    const [snapshot, runs] = await Promise.all([this.snapshotOf(id, description), this.runsOf(id, description)]);
+    return { ...snapshot, runId: description.runId, runs };
+  }
+
+  private async snapshotOf(id: string, description: WorkflowExecutionDescription): Promise<ExecutionSnapshot> {
+    // The run described: a restore that starts meanwhile must not make this wait for the new run's end.
+    const handle = this.client.workflow.getHandle(id, description.runId);
     if (description.status.name === 'COMPLETED') {
       this.recent.forget(id);
       type Later = 'resourceEfficiency' | 'throughput' | 'qualityScore' | 'quality';
@@ -305,6 +349,14 @@ export class ExecutionService {
     }
     const filesRemoved = await this.store.deleteAll(id);
     this.recent.forget(id);
+    // Each run of an execution restored in place is a history of its own: the earlier ones go too.
+    const earlier = (await this.runsOf(id, description)).filter((run) => run.runId !== description.runId);
+    for (const run of earlier) {
+      await this.client.workflowService.deleteWorkflowExecution({
+        namespace: this.config.temporal.namespace,
+        workflowExecution: { workflowId: id, runId: run.runId },
+      });
+    }
     await this.client.workflowService.deleteWorkflowExecution({
       namespace: this.config.temporal.namespace,
       workflowExecution: { workflowId: id },
@@ -318,7 +370,7 @@ export class ExecutionService {
   }
 
   /** The finished steps of an execution, which a retry can reuse. */
-  async checkpoints(id: string): Promise<Checkpoint[]> {
+  private async finishedSteps(id: string): Promise<StepCheckpoint[]> {
     await this.describe(id);
     try {
       return await this.bounded(QUERY_TIMEOUT_MS, () => this.client.workflow.getHandle(id).query(checkpointsQuery));
@@ -326,6 +378,163 @@ export class ExecutionService {
       if (error instanceof QueryTimeout) throw workerUnavailable();
       throw error;
     }
+  }
+
+  /** The checkpoints of the execution's latest run, with the finished steps they name. */
+  async checkpoints(id: string): Promise<CheckpointList> {
+    const description = await this.describe(id);
+    return this.checkpointsOf(id, description.runId);
+  }
+
+  private async checkpointsOf(id: string, runId: string): Promise<CheckpointList> {
+    try {
+      return await this.bounded(QUERY_TIMEOUT_MS, () =>
+        this.client.workflow.getHandle(id, runId).query(checkpointListQuery),
+      );
+    } catch (error) {
+      if (error instanceof QueryTimeout) throw workerUnavailable();
+      throw error;
+    }
+  }
+
+  /**
+   * Records the active execution's finished steps as a checkpoint now (an update the workflow
+   * answers); 409 once it has ended.
+   */
+  async createCheckpoint(id: string): Promise<Checkpoint> {
+    const description = await this.describe(id);
+    const made = await this.update(id, () =>
+      this.client.workflow
+        .getHandle(id, description.runId)
+        .executeUpdate(checkpointUpdate, { args: [{ by: this.principal.keyId }] }),
+    );
+    const { checkpoints } = await this.checkpointsOf(id, description.runId);
+    const checkpoint = checkpoints.find((candidate) => candidate.id === made.id);
+    if (checkpoint === undefined) throw new Error(`checkpoint ${made.id} was made but is not listed`);
+    return checkpoint;
+  }
+
+  /**
+   * Restores a failed, cancelled or timed-out execution in place from one of its latest run's
+   * checkpoints: a new Temporal run of the same workflow id, with the run's input, that takes over
+   * the checkpoint's finished steps (no model call, no sandbox run) and runs the rest, the step
+   * that stopped the execution first with `code` when given.
+   */
+  async restore(
+    id: string,
+    checkpointId: string,
+    code: string | undefined,
+  ): Promise<{ id: string; runId: string; run: number; previousRunId: string }> {
+    const description = await this.describe(id);
+    if (description.type !== WORKFLOW_TYPE) throw notFound(`no execution with id ${id}`);
+    const status = statusOf(description);
+    if (description.status.name === 'RUNNING' || !RESTORABLE.includes(status)) {
+      throw invalidTransition(
+        `cannot restore an execution that is ${status}: only a failed, cancelled or timed-out one can be restored`,
+        { status },
+      );
+    }
+    const previousRunId = description.runId;
+    const { checkpoints, steps } = await this.checkpointsOf(id, previousRunId);
+    const checkpoint = checkpoints.find((candidate) => candidate.id === checkpointId);
+    if (checkpoint === undefined) {
+      throw unprocessable('UNKNOWN_CHECKPOINT', `The latest run of ${id} has no checkpoint "${checkpointId}".`, {
+        checkpoints: checkpoints.map((candidate) => candidate.id),
+      });
+    }
+    const handle = this.client.workflow.getHandle(id, previousRunId);
+    const snapshot =
+      description.status.name === 'COMPLETED'
+        ? ((await handle.result()) as ExecutionSnapshot)
+        : await this.bounded(QUERY_TIMEOUT_MS, () => handle.query(snapshotQuery));
+    const original = await this.startInput(id, previousRunId);
+    const failedStep = snapshot.error?.stepId ?? null;
+    if (code !== undefined && (failedStep === null || checkpoint.state.completedTasks.includes(failedStep))) {
+      throw unprocessable(
+        'NO_FAILED_STEP',
+        'The execution did not stop in a step the checkpoint leaves to run, so `code` has no step to go to.',
+      );
+    }
+    if (code === undefined && original.code === null && !this.config.llm.configured) {
+      throw unprocessable(
+        'MODEL_NOT_CONFIGURED',
+        'Running the remaining steps needs a language model, and none is configured: send `code`, or set OPENAI_API_KEY.',
+        { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] },
+      );
+    }
+    const byStep = new Map(steps.map((step) => [step.stepId, step]));
+    const reuse: Record<string, StepCheckpoint> = {};
+    for (const stepId of checkpoint.state.completedTasks) {
+      const step = byStep.get(stepId);
+      if (step !== undefined) reuse[stepId] = step;
+    }
+    const run = (original.restore?.run ?? 1) + 1;
+    // A schedule's run resolved its task already: the new run takes what it resolved, not the reference.
+    const { scheduled: _resolved, ...kept } = original;
+    const input: ExecutionInput = {
+      ...kept,
+      executionId: id,
+      task: snapshot.task,
+      // Given code stays the run's only step; a plan the model made is kept, so nothing is planned again.
+      plan: original.code !== null ? original.plan : (snapshot.plan ?? original.plan),
+      files: snapshot.inputs,
+      options: snapshot.options ?? original.options,
+      ...(snapshot.namedTask ? { namedTask: snapshot.namedTask } : {}),
+      modelAvailable: this.config.llm.configured,
+      reuse,
+      ...(code === undefined ? {} : { stepCode: { ...original.stepCode, [failedStep as string]: code } }),
+      restore: { checkpointId, previousRunId, run, dataProfile: snapshot.dataProfile },
+    };
+    let runId: string;
+    try {
+      runId = await this.startWorkflow(input);
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) {
+        throw invalidTransition(`execution ${id} has a run that is active already`, { status: await this.status(id) });
+      }
+      throw error;
+    }
+    this.recent.forget(id);
+    return { id, runId, run, previousRunId };
+  }
+
+  /** The argument a run of the execution was started with, from the first event of its history. */
+  private async startInput(id: string, runId: string): Promise<ExecutionInput> {
+    const { history } = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.config.temporal.namespace,
+      execution: { workflowId: id, runId },
+      maximumPageSize: 1,
+    });
+    const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!payload) throw new Error(`the history of ${id} (run ${runId}) has no start input`);
+    return this.client.options.loadedDataConverter.payloadConverter.fromPayload<ExecutionInput>(payload);
+  }
+
+  /**
+   * The runs of an execution, oldest first: the latest from its description, earlier ones (only
+   * executions that were restored have any) from Temporal visibility.
+   */
+  private async runsOf(id: string, latest: WorkflowExecutionDescription): Promise<ExecutionRun[]> {
+    const current = runOf(latest);
+    if (current.run === 1) return [current];
+    const response = await this.client.workflowService.listWorkflowExecutions({
+      namespace: this.config.temporal.namespace,
+      query: `WorkflowId = '${checkId(id)}'`,
+      pageSize: MAX_RUNS_LISTED,
+    });
+    const runs = new Map<string, ExecutionRun>();
+    for (const raw of response.executions ?? []) {
+      const info = await executionInfoFromRaw(
+        raw,
+        this.client.options.loadedDataConverter,
+        raw,
+        this.config.temporal.namespace,
+      );
+      if (info.type === WORKFLOW_TYPE) runs.set(info.runId, runOf(info));
+    }
+    // Visibility may not show the newest run yet; the description always does.
+    runs.set(current.runId, current);
+    return [...runs.values()].sort((a, b) => a.run - b.run || a.startedAt.localeCompare(b.startedAt));
   }
 
   /**
@@ -357,8 +566,8 @@ export class ExecutionService {
       );
     }
     const redo = dependentsOf(plan, fromStep);
-    const reuse: Record<string, Checkpoint> = {};
-    for (const checkpoint of await this.checkpoints(parentId)) {
+    const reuse: Record<string, StepCheckpoint> = {};
+    for (const checkpoint of await this.finishedSteps(parentId)) {
       if (!redo.has(checkpoint.stepId)) reuse[checkpoint.stepId] = checkpoint;
     }
     const id = `exec-${randomUUID()}`;
@@ -446,7 +655,7 @@ export class ExecutionService {
     return live;
   }
 
-  private async update(id: string, send: () => Promise<ExecutionStatus>): Promise<ExecutionStatus> {
+  private async update<T = ExecutionStatus>(id: string, send: () => Promise<T>): Promise<T> {
     const description = await this.describe(id);
     if (description.status.name !== 'RUNNING') {
       const status = statusOf(description);
@@ -500,8 +709,16 @@ export class ExecutionService {
       pageSize: filter.pageSize,
       nextPageToken: token,
     });
+    // An execution restored in place has a run per restore; the page shows its newest (they come newest first).
+    const seen = new Set<string>();
+    const latestRuns = (response.executions ?? []).filter((raw) => {
+      const workflowId = raw.execution?.workflowId ?? '';
+      if (seen.has(workflowId)) return false;
+      seen.add(workflowId);
+      return true;
+    });
     const executions = await Promise.all(
-      (response.executions ?? []).map(async (raw) => {
+      latestRuns.map(async (raw) => {
         const info = await executionInfoFromRaw(
           raw,
           this.client.options.loadedDataConverter,
@@ -623,7 +840,13 @@ function tenantClause(tenant: string): string {
   return tenant === DEFAULT_TENANT ? `(Tenant = '${tenant}' OR Tenant IS NULL)` : `Tenant = '${tenant}'`;
 }
 
-function statusOf(description: WorkflowExecutionDescription): ExecutionStatus {
+/** The parts of a run's description, or of its visibility entry, that say how it stands. */
+type RunInfo = Pick<
+  WorkflowExecutionInfo,
+  'runId' | 'status' | 'typedSearchAttributes' | 'memo' | 'startTime' | 'closeTime'
+>;
+
+function statusOf(description: RunInfo): ExecutionStatus {
   const fromAttribute = description.typedSearchAttributes.get(executionStatusKey);
   const temporal = temporalStatus(description.status.name);
   // A workflow closed by Temporal itself (terminated, timed out) never saw its own last transition.
@@ -644,6 +867,18 @@ function temporalStatus(name: string): ExecutionStatus {
     default:
       return 'failed';
   }
+}
+
+/** One run as GET /api/executions/:id lists it. */
+function runOf(info: RunInfo): ExecutionRun {
+  const memo = (info.memo ?? {}) as Partial<Memo>;
+  return {
+    runId: info.runId,
+    run: memo.run ?? 1,
+    status: statusOf(info),
+    startedAt: info.startTime.toISOString(),
+    closedAt: info.closeTime?.toISOString() ?? null,
+  };
 }
 
 /** What can be said of an execution whose workflow cannot answer a query right now. */

@@ -181,6 +181,17 @@ export const retrySchema = z
   })
   .strict();
 
+/** POST /executions/:id/restore. */
+export const restoreSchema = z
+  .object({
+    checkpointId: z.string().min(1).max(64),
+    code: z.string().min(1).max(MAX_CODE_CHARS).optional(),
+  })
+  .strict();
+
+/** POST /executions/:id/checkpoints: nothing to send. */
+export const createCheckpointSchema = z.object({}).strict();
+
 export const createKeySchema = z
   .object({
     /** The operator names the tenant; a tenant's admin key may only name its own (or leave it out). */

@@ -1,3 +1,12 @@
+import {
+  MAX_ON_DEMAND_CHECKPOINTS,
+  boundedVariables,
+  checkpointId,
+  type Checkpoint,
+  type CheckpointList,
+  type CheckpointReason,
+  type TaskState,
+} from './checkpoints';
 import { clip } from './clip';
 import type { DataProfile } from './data-profile';
 import { DEFAULT_TENANT } from './tenancy';
@@ -10,7 +19,6 @@ import { isTerminal, type ExecutionStatus } from './status';
 import type {
   ArtifactRef,
   Awaiting,
-  Checkpoint,
   ExecutionError,
   ExecutionInput,
   ExecutionMessage,
@@ -22,6 +30,7 @@ import type {
   Plan,
   ResourceUsage,
   StepAttempt,
+  StepCheckpoint,
   StepState,
   TimelineEvent,
   TimelineType,
@@ -57,6 +66,21 @@ function bounded<T>(list: T[], max: number): void {
   if (list.length > max) list.splice(KEEP_HEAD, list.length - max);
 }
 
+/** A checkpoint as the record keeps it: its variables are read from the finished steps when asked. */
+interface CheckpointMark {
+  id: string;
+  at: string;
+  reason: CheckpointReason;
+  currentTaskId: string | null;
+  /** How many of the finished steps (in the order they finished) it includes. */
+  finished: number;
+  taskStates: Record<string, TaskState>;
+  stepId?: string;
+  attempt?: number;
+  by?: string;
+  restoredFrom?: string;
+}
+
 /** Statuses whose time does not count towards the effective duration. */
 const IDLE: readonly ExecutionStatus[] = ['paused', 'awaiting_input'];
 
@@ -71,7 +95,9 @@ export class ExecutionRecord {
   private readonly steps = new Map<string, StepState>();
   private readonly stepTimes = new Map<string, { started: number; finished: number | null }>();
   private readonly resourceUsage: ExecutionSnapshot['resourceUsage'] = [];
-  private readonly checkpointList: Checkpoint[] = [];
+  private readonly finishedSteps: StepCheckpoint[] = [];
+  private readonly marks: CheckpointMark[] = [];
+  private onDemandMarks = 0;
   private seq = 0;
   private plan: Plan | null = null;
   private dataProfile: DataProfile | null = null;
@@ -202,11 +228,11 @@ export class ExecutionRecord {
     );
   }
 
-  /** A step finished and its results are safe: later work, or a retry, can build on them. */
-  checkpoint(stepId: string): Checkpoint {
+  /** A step finished and its results are safe: later work, a retry or a restore can build on them. */
+  checkpoint(stepId: string): StepCheckpoint {
     const attempt = this.step(stepId).attempts.find((candidate) => candidate.status === 'succeeded');
     if (!attempt) throw new Error(`step ${stepId} has no successful attempt to keep`);
-    const checkpoint: Checkpoint = {
+    const checkpoint: StepCheckpoint = {
       stepId,
       attempt: attempt.n,
       at: this.now().toISOString(),
@@ -216,15 +242,20 @@ export class ExecutionRecord {
       files: attempt.files,
       results: attempt.results,
     };
-    this.checkpointList.push(checkpoint);
+    this.finishedSteps.push(checkpoint);
+    const id = this.mark('step_finished', stepId, { stepId, attempt: attempt.n });
     this.addEvent('step', 'CHECKPOINT_CREATED', `step ${stepId} is done; its outputs are kept`, stepId, {
+      checkpointId: id,
       files: attempt.files.map((file) => file.name),
     });
     return checkpoint;
   }
 
-  /** Takes a finished step over from a parent execution. */
-  reuse(checkpoint: Checkpoint): void {
+  /**
+   * Takes a finished step over from a parent execution, or from the checkpoint `restoredFrom` of this
+   * execution's previous run.
+   */
+  reuse(checkpoint: StepCheckpoint, restoredFrom?: string): void {
     const step = this.step(checkpoint.stepId);
     step.status = 'succeeded';
     step.attempts.push({
@@ -240,20 +271,96 @@ export class ExecutionRecord {
       files: checkpoint.files,
       results: checkpoint.results,
     });
-    this.checkpointList.push({ ...checkpoint, attempt: 1 });
-    this.addEvent(
-      'step',
-      'TASK_COMPLETED',
-      `step ${checkpoint.stepId} reused from the parent execution`,
-      checkpoint.stepId,
-      {
-        reused: true,
-      },
-    );
+    this.finishedSteps.push({ ...checkpoint, attempt: 1 });
+    const id = this.mark('step_reused', checkpoint.stepId, {
+      stepId: checkpoint.stepId,
+      attempt: 1,
+      ...(restoredFrom === undefined ? {} : { restoredFrom }),
+    });
+    const from = restoredFrom === undefined ? 'the parent execution' : `checkpoint ${restoredFrom}`;
+    this.addEvent('step', 'TASK_COMPLETED', `step ${checkpoint.stepId} reused from ${from}`, checkpoint.stepId, {
+      reused: true,
+      checkpointId: id,
+    });
   }
 
-  checkpoints(): Checkpoint[] {
-    return [...this.checkpointList];
+  /** The finished steps, in the order they finished: what a retry reuses. */
+  checkpoints(): StepCheckpoint[] {
+    return [...this.finishedSteps];
+  }
+
+  /** Why an on-demand checkpoint cannot be made now, or null when it can. */
+  checkpointRefusal(): string | null {
+    if (this.isFinished) return `cannot make a checkpoint of an execution that is ${this.status}`;
+    if (this.onDemandMarks >= MAX_ON_DEMAND_CHECKPOINTS) {
+      return `this run already has ${MAX_ON_DEMAND_CHECKPOINTS} checkpoints made on demand`;
+    }
+    return null;
+  }
+
+  /** Records the finished steps as a checkpoint, on someone's request. */
+  checkpointOnDemand(by: string | null): { id: string; timestamp: string } {
+    this.onDemandMarks++;
+    const id = this.mark('on_demand', this.currentStep, by === null ? {} : { by });
+    this.addEvent('step', 'CHECKPOINT_CREATED', `checkpoint ${id} made on demand`, this.currentStep, {
+      checkpointId: id,
+      reason: 'on_demand',
+      completedTasks: this.finishedSteps.map((step) => step.stepId),
+      ...(by === null ? {} : { by }),
+    });
+    return { id, timestamp: this.marks[this.marks.length - 1].at };
+  }
+
+  /** Every checkpoint of this run, with the finished steps they name. */
+  checkpointList(): CheckpointList {
+    const run = this.input.restore?.run ?? 1;
+    const checkpoints = this.marks.map((mark): Checkpoint => {
+      const finished = this.finishedSteps.slice(0, mark.finished);
+      const { variables, bytes, omitted } = boundedVariables(finished);
+      return {
+        id: mark.id,
+        executionId: this.input.executionId,
+        timestamp: mark.at,
+        state: {
+          currentTaskId: mark.currentTaskId,
+          completedTasks: finished.map((step) => step.stepId),
+          taskStates: mark.taskStates,
+          variables,
+        },
+        metadata: {
+          reason: mark.reason,
+          run,
+          ...(mark.stepId === undefined ? {} : { stepId: mark.stepId, attempt: mark.attempt }),
+          ...(mark.by === undefined ? {} : { by: mark.by }),
+          ...(mark.restoredFrom === undefined ? {} : { restoredFrom: mark.restoredFrom }),
+          variablesBytes: bytes,
+          ...(omitted.length === 0 ? {} : { omittedVariables: omitted }),
+        },
+      };
+    });
+    return { checkpoints, steps: this.checkpoints() };
+  }
+
+  private mark(
+    reason: CheckpointReason,
+    currentTaskId: string | null,
+    extra: Pick<CheckpointMark, 'stepId' | 'attempt' | 'by' | 'restoredFrom'>,
+  ): string {
+    const id = checkpointId(this.input.restore?.run ?? 1, this.marks.length + 1);
+    const taskStates: Record<string, TaskState> = {};
+    for (const step of this.steps.values()) {
+      taskStates[step.id] = { status: step.status, attempts: step.attempts.length };
+    }
+    this.marks.push({
+      id,
+      at: this.now().toISOString(),
+      reason,
+      currentTaskId,
+      finished: this.finishedSteps.length,
+      taskStates,
+      ...extra,
+    });
+    return id;
   }
 
   /**

@@ -98,8 +98,10 @@ export interface ExecutionInput {
   tenant?: string;
   /** The named task and version this execution runs, when it was started as one of its runs. */
   namedTask?: NamedTaskRef;
-  /** Finished steps taken over from the parent: no model call and no sandbox run for them. */
-  reuse?: Record<string, Checkpoint>;
+  /** Finished steps taken over from the parent (or the restored checkpoint): no model call and no sandbox run for them. */
+  reuse?: Record<string, StepCheckpoint>;
+  /** Set on a run that restores the execution in place from a checkpoint of its previous run. */
+  restore?: RestoreRef;
   /**
    * Set when a schedule started the execution: the task is resolved again in the first step, and
    * the rest of this input until then is what the task looked like when the schedule was made.
@@ -146,8 +148,20 @@ export interface NamedTaskRef {
   version: number;
 }
 
-/** A finished step, kept so that a later execution can build on it instead of doing it again. */
-export interface Checkpoint {
+/**
+ * What a run that restores an execution starts from: the checkpoint, the run it belongs to, and the
+ * data profile that run made (so the files are not profiled again).
+ */
+export interface RestoreRef {
+  checkpointId: string;
+  previousRunId: string;
+  /** This run's number: 2 for the first restore, and so on. */
+  run: number;
+  dataProfile?: DataProfile | null;
+}
+
+/** A finished step, kept so that a later execution (or run) can build on it instead of doing it again. */
+export interface StepCheckpoint {
   stepId: string;
   attempt: number;
   at: string;

@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { retryCanSucceed } from '../domain/errors';
+import { RefusalType, retryCanSucceed } from '../domain/errors';
 import type { ExecutionEvent } from '../domain/execution-machine';
 import { ExecutionRecord } from '../domain/execution-record';
 import type { ExecutionInput, ExecutionSnapshot, ScheduledRunRef } from '../domain/types';
@@ -26,6 +26,8 @@ import { DEFAULT_TENANT } from '../domain/tenancy';
 import { InputExpired, StoppedByPerson, describeFailure, failureType } from './failures';
 import {
   cancelSignal,
+  checkpointListQuery,
+  checkpointUpdate,
   checkpointsQuery,
   inputSignal,
   inputUpdate,
@@ -35,6 +37,7 @@ import {
   resumeUpdate,
   snapshotQuery,
   statusQuery,
+  type CheckpointRequest,
   type PauseRequest,
 } from './messages';
 
@@ -212,6 +215,14 @@ function registerHandlers(ctx: ExecutionContext, main: CancellationScope): void 
   setHandler(statusQuery, () => record.current);
   setHandler(snapshotQuery, () => record.snapshot());
   setHandler(checkpointsQuery, () => record.checkpoints());
+  setHandler(checkpointListQuery, () => record.checkpointList());
+  // Only an update that arrives records anything, so histories without one replay as before.
+  setHandler(checkpointUpdate, (request) => record.checkpointOnDemand(request?.by ?? null), {
+    validator: (_request?: CheckpointRequest) => {
+      const refusal = record.checkpointRefusal();
+      Control.refuse(refusal === null ? null : { type: RefusalType.INVALID_STATE_TRANSITION, message: refusal });
+    },
+  });
   setHandler(cancelSignal, ({ reason, by } = {}) => {
     if (control.cancelReason !== null || record.isFinished) return;
     control.cancelReason = reason?.trim() || 'cancelled on request';

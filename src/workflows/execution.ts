@@ -21,7 +21,17 @@ export class Execution {
 
     const { plan, prevalidated } = await this.prepare();
     record.setPlan(plan);
-    if (input.parentId) {
+    if (input.restore) {
+      const { checkpointId, previousRunId, run } = input.restore;
+      record.addEvent('step', 'RECOVERY_INITIATED', `restoring from checkpoint ${checkpointId}`, null, {
+        strategy: 'restore_checkpoint',
+        checkpointId,
+        previousRunId,
+        run,
+        reused: Object.keys(input.reuse ?? {}),
+        withCode: Object.keys(input.stepCode ?? {}),
+      });
+    } else if (input.parentId) {
       const reused = Object.keys(input.reuse ?? {});
       record.addEvent('step', 'RECOVERY_INITIATED', `retrying execution ${input.parentId}`, null, {
         strategy: 'restore',
@@ -87,6 +97,13 @@ export class Execution {
   private async profile(): Promise<void> {
     const { record, input, control, sandbox } = this.ctx;
     if (input.task === null || input.files.length === 0 || !input.modelAvailable) return;
+    // A restored run takes the profile its previous run made of the same files.
+    const kept = input.restore?.dataProfile;
+    if (kept) {
+      record.setDataProfile(kept);
+      if (kept.artifact) this.ctx.profile = kept.artifact;
+      return;
+    }
     if (!patched('data-profile')) return;
     await control.gate();
     record.setPhase('profiling', null);

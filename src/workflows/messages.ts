@@ -2,7 +2,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Answer } from '../domain/questions';
 import type { ExecutionStatus } from '../domain/status';
-import type { Checkpoint, ExecutionSnapshot } from '../domain/types';
+import type { CheckpointList } from '../domain/checkpoints';
+import type { ExecutionSnapshot, StepCheckpoint } from '../domain/types';
 
 /**
  * The names other services use to talk to an execution workflow directly through Temporal. They
@@ -53,7 +54,23 @@ export const inputUpdate = defineUpdate<ExecutionStatus, [InputAnswer]>('input')
 export const inputSignal = defineSignal<[InputAnswer]>('input');
 
 /** The finished steps, with their code, output and files: what a retry can reuse. */
-export const checkpointsQuery = defineQuery<Checkpoint[]>('checkpoints');
+export const checkpointsQuery = defineQuery<StepCheckpoint[]>('checkpoints');
+
+/** The run's checkpoints (`{id, executionId, timestamp, state, metadata}`) and the finished steps they name. */
+export const checkpointListQuery = defineQuery<CheckpointList>('checkpointList');
+
+export interface CheckpointRequest {
+  /** The id of the API key that asked, recorded on the checkpoint and the timeline. */
+  by?: string;
+}
+
+/**
+ * Records the finished steps as a checkpoint now (`metadata.reason: "on_demand"`); accepted while
+ * the execution is active, refused (INVALID_STATE_TRANSITION) once it has ended or when the run
+ * has made its most on-demand checkpoints. Answers the new checkpoint's id and time only, so that
+ * what the update leaves in history stays small; read the checkpoint with `checkpointList`.
+ */
+export const checkpointUpdate = defineUpdate<{ id: string; timestamp: string }, [CheckpointRequest]>('checkpoint');
 
 /** The current status only. */
 export const statusQuery = defineQuery<ExecutionStatus>('status');

@@ -68,7 +68,10 @@ export class Notifier {
   }
 
   private emit(type: ExecutionNotification['type'], data: Record<string, unknown>): void {
-    const n = ++this.count;
+    const count = ++this.count;
+    // A restored run's events are numbered apart from its earlier runs': `<run>.<n>`.
+    const run = this.input.restore?.run;
+    const n = run === undefined ? String(count) : `${run}.${count}`;
     const notification: ExecutionNotification = {
       id: `${this.input.executionId}:${n}`,
       type,

@@ -136,7 +136,7 @@ export class StepRunner {
           if (!isReady(step, produced, running)) continue;
           const reused = input.reuse?.[step.id];
           if (reused) {
-            record.reuse(reused);
+            record.reuse(reused, input.restore?.checkpointId);
             produced.set(step.id, reused.files);
             continue;
           }
@@ -421,7 +421,9 @@ export class StepRunner {
     control.beginRunning();
     record.setPhase('executing', stepId);
     // Neither the id nor the limits change the commands the workflow sends, so no patch is needed.
-    const resourceId = allocationId(input.executionId, stepId, n);
+    // A restored run's allocations carry its run number, as its files do.
+    const run = input.restore?.run;
+    const resourceId = allocationId(run === undefined ? input.executionId : `${input.executionId}/${run}`, stepId, n);
     const asked = options.resources ?? {};
     const timeoutMs = asked.timeoutMs ?? options.stepTimeoutMs;
     const startTime = new Date().toISOString();
@@ -441,6 +443,7 @@ export class StepRunner {
         files,
         timeoutMs,
         sandbox: options.sandbox,
+        ...(run === undefined ? {} : { run }),
         ...(asked.memoryMb === undefined && asked.diskMb === undefined
           ? {}
           : { limits: { memoryMb: asked.memoryMb, diskMb: asked.diskMb } }),

@@ -74,12 +74,17 @@ describe('plans with several steps', () => {
 
     const checkpoints = await harness.request('GET', `/api/executions/${parent.body.id}/checkpoints`);
     expect(checkpoints.status).toBe(200);
-    expect(checkpoints.body.checkpoints.map((checkpoint: { stepId: string }) => checkpoint.stepId).sort()).toEqual([
+    expect(checkpoints.body.steps.map((step: { stepId: string }) => step.stepId).sort()).toEqual([
       'chart',
       'load',
       'totals',
     ]);
-    expect(checkpoints.body.checkpoints[0].files[0].url).toContain(`/api/executions/${parent.body.id}/artifacts/`);
+    expect(checkpoints.body.steps[0].files[0].url).toContain(`/api/executions/${parent.body.id}/artifacts/`);
+    expect(checkpoints.body.checkpoints.map((checkpoint: { id: string }) => checkpoint.id)).toEqual([
+      'cp-1.1',
+      'cp-1.2',
+      'cp-1.3',
+    ]);
 
     harness.fake.reset();
     harness.fake.script(answer.analysis('Totals and rows reported.'));

@@ -108,6 +108,74 @@ describe('execution record, further', () => {
     });
   });
 
+  test('checkpoints list the finished steps with their states and values; on demand while active only', () => {
+    const { record, advance } = started();
+    record.setPlan(PLAN);
+    record.startStep('load');
+    record.recordAttempt('load', attempt({ results: [{ text: '3', isMainResult: true }] }));
+    record.finishStep('load', 'succeeded');
+    record.checkpoint('load');
+    advance(1000);
+    record.startStep('chart');
+    expect(record.checkpointRefusal()).toBeNull();
+    expect(record.checkpointOnDemand('key-1')).toEqual({ id: 'cp-1.2', timestamp: '2026-01-01T00:00:01.000Z' });
+    const { checkpoints, steps } = record.checkpointList();
+    expect(steps.map((kept) => kept.stepId)).toEqual(['load']);
+    expect(checkpoints).toEqual([
+      {
+        id: 'cp-1.1',
+        executionId: 'exec-2',
+        timestamp: '2026-01-01T00:00:00.000Z',
+        state: {
+          currentTaskId: 'load',
+          completedTasks: ['load'],
+          taskStates: { load: { status: 'succeeded', attempts: 1 }, chart: { status: 'pending', attempts: 0 } },
+          variables: { load: { result: '3' } },
+        },
+        metadata: { reason: 'step_finished', run: 1, stepId: 'load', attempt: 1, variablesBytes: 23 },
+      },
+      {
+        id: 'cp-1.2',
+        executionId: 'exec-2',
+        timestamp: '2026-01-01T00:00:01.000Z',
+        state: {
+          currentTaskId: 'chart',
+          completedTasks: ['load'],
+          taskStates: { load: { status: 'succeeded', attempts: 1 }, chart: { status: 'running', attempts: 0 } },
+          variables: { load: { result: '3' } },
+        },
+        metadata: { reason: 'on_demand', run: 1, by: 'key-1', variablesBytes: 23 },
+      },
+    ]);
+    expect(record.snapshot().timeline.at(-1)).toMatchObject({
+      event: 'CHECKPOINT_CREATED',
+      data: { checkpointId: 'cp-1.2', reason: 'on_demand', completedTasks: ['load'], by: 'key-1' },
+    });
+    record.fail({ code: 'CODE_ERROR', message: 'x', stepId: 'chart', recoverable: true });
+    expect(record.checkpointRefusal()).toBe('cannot make a checkpoint of an execution that is failed');
+  });
+
+  test('a restored run numbers its checkpoints after its run and names where reused steps came from', () => {
+    const { record } = started({
+      ...INPUT,
+      restore: { checkpointId: 'cp-1.1', previousRunId: 'run-1', run: 2 },
+    });
+    record.setPlan(PLAN);
+    record.reuse({ stepId: 'load', attempt: 1, at: 'then', code: 'x', stdout: '', files: [], results: [] }, 'cp-1.1');
+    const [reused] = record.checkpointList().checkpoints;
+    expect(reused).toMatchObject({
+      id: 'cp-2.1',
+      metadata: { reason: 'step_reused', run: 2, stepId: 'load', restoredFrom: 'cp-1.1' },
+    });
+    expect(record.snapshot().timeline.at(-1)?.description).toBe('step load reused from checkpoint cp-1.1');
+  });
+
+  test('on-demand checkpoints are bounded per run', () => {
+    const { record } = started();
+    for (let i = 0; i < 100; i++) record.checkpointOnDemand(null);
+    expect(record.checkpointRefusal()).toBe('this run already has 100 checkpoints made on demand');
+  });
+
   test('a reused checkpoint is a succeeded first attempt; an old one without an author is the model’s', () => {
     const { record } = started();
     record.setPlan(PLAN);

@@ -7,7 +7,16 @@ import type { ExecutionFeeds } from '../execution-feeds';
 import { streamList, type ListFeeds } from '../list-feeds';
 import type { ExecutionService } from '../execution-service';
 import type { HttpMetrics } from '../metrics';
-import { cancelSchema, deleteQuerySchema, inputSchema, listQuerySchema, pauseSchema, retrySchema } from '../schemas';
+import {
+  cancelSchema,
+  createCheckpointSchema,
+  deleteQuerySchema,
+  inputSchema,
+  listQuerySchema,
+  pauseSchema,
+  restoreSchema,
+  retrySchema,
+} from '../schemas';
 import { readSubmission } from '../submission';
 import { principalOf, requireScope } from '../middleware/authenticate';
 import { route } from './route';
@@ -27,7 +36,7 @@ export interface ExecutionRoutesDeps {
 
 /**
  * /executions: start, list, read (snapshot, artifacts, checkpoints, live events), control (cancel,
- * pause, resume, input) and retry.
+ * pause, resume, input, checkpoint), retry and restore.
  */
 export function executionRoutes({
   executions,
@@ -98,8 +107,8 @@ export function executionRoutes({
     route(async (req, res) => {
       const service = executions.for(principalOf(res));
       const id = String(req.params.id);
-      const snapshot = await service.get(id);
-      res.json({ ...withUrls(snapshot, id), links: links(id) });
+      const detail = await service.detail(id);
+      res.json({ ...withUrls(detail, id), links: links(id) });
     }),
   );
 
@@ -184,7 +193,30 @@ export function executionRoutes({
     route(async (req, res) => {
       const service = executions.for(principalOf(res));
       const id = String(req.params.id);
-      res.json({ checkpoints: withUrls(await service.checkpoints(id), id) });
+      res.json(withUrls(await service.checkpoints(id), id));
+    }),
+  );
+
+  router.post(
+    '/executions/:id/checkpoints',
+    requireScope('run'),
+    route(async (req, res) => {
+      const service = executions.for(principalOf(res));
+      const id = String(req.params.id);
+      createCheckpointSchema.parse(req.body ?? {});
+      res.status(201).json(withUrls(await service.createCheckpoint(id), id));
+    }),
+  );
+
+  router.post(
+    '/executions/:id/restore',
+    requireScope('run'),
+    route(async (req, res) => {
+      const service = executions.for(principalOf(res));
+      const id = String(req.params.id);
+      const body = restoreSchema.parse(req.body ?? {});
+      const restored = await service.restore(id, body.checkpointId, body.code);
+      res.status(202).json({ ...restored, checkpointId: body.checkpointId, status: 'queued', links: links(id) });
     }),
   );
 
