@@ -9,7 +9,10 @@
  * through it. Then prints the figures, and exits non-zero unless every execution finished with its
  * known result.
  *
- * Options: --executions N (100), --keep (leave the folder for a look).
+ * Executions' files go to SeaweedFS over S3 (ARTIFACT_STORE=s3), as in `npm run cluster`, so the
+ * gateways serve what workers wrote through the shared store; `--artifacts local` uses one folder.
+ *
+ * Options: --executions N (100), --artifacts s3|local (s3), --keep (leave the folder for a look).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { startPostgres } from '../src/dev/postgres';
 import { startCluster } from '../src/dev/temporal-cluster';
+import { startSeaweed } from '../src/dev/seaweedfs';
 import { canConnect, freePort, waitForPort } from '../src/dev/temporal-dev-server';
 import type { ExecutionSnapshot } from '../src/domain/types';
 import { FakeModel, type Reply } from '../test/support/fake-model';
@@ -35,10 +39,15 @@ interface Expected {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { executions: { type: 'string', default: '100' }, keep: { type: 'boolean' } },
+    options: {
+      executions: { type: 'string', default: '100' },
+      artifacts: { type: 'string', default: 's3' },
+      keep: { type: 'boolean' },
+    },
   });
   const total = Number(values.executions);
   if (!Number.isInteger(total) || total < 1) throw new Error('--executions takes a positive whole number');
+  if (values.artifacts !== 's3' && values.artifacts !== 'local') throw new Error('--artifacts takes s3 or local');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cluster-faults-'));
   chmodSync(dir, 0o755);
   const say = (text: string) => console.log(`[faults ${new Date().toISOString().slice(11, 19)}] ${text}`);
@@ -55,6 +64,12 @@ async function main(): Promise<void> {
   const postgresPort = await freePort();
   say(`starting the cluster in ${dir}`);
   const cluster = await startCluster({ dir: path.join(dir, 'cluster'), port, postgresPort });
+  const s3Credentials = { accessKeyId: 'faults', secretAccessKey: 'faults-secret' };
+  const seaweed =
+    values.artifacts === 's3'
+      ? await startSeaweed({ dir: path.join(dir, 'seaweedfs'), bucket: 'artifacts', ...s3Credentials })
+      : null;
+  if (seaweed) say(`artifacts in SeaweedFS over S3 at ${seaweed.endpoint}`);
   const env: NodeJS.ProcessEnv = {
     ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_'))),
     ...cluster.clientEnv,
@@ -67,6 +82,17 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     WORKER_SHUTDOWN_GRACE_MS: '10000',
     SANDBOX_POOL_MAX: '2',
+    ...(seaweed
+      ? {
+          ARTIFACT_STORE: 's3',
+          ARTIFACT_S3_BUCKET: 'artifacts',
+          ARTIFACT_S3_ENDPOINT: seaweed.endpoint,
+          ARTIFACT_S3_ACCESS_KEY_ID: s3Credentials.accessKeyId,
+          ARTIFACT_S3_SECRET_ACCESS_KEY: s3Credentials.secretAccessKey,
+          // The SDK's notice that its releases after January 2027 need Node 22: not this run's concern.
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        }
+      : {}),
   };
   const processes: ChildProcess[] = [];
   const launch = (entry: string, extra: NodeJS.ProcessEnv = {}) => {
@@ -261,11 +287,15 @@ async function main(): Promise<void> {
   console.log(`  longest outage seen by the first gateway         ${(longestOutageMs / 1000).toFixed(1)} s`);
   console.log(`  error answers without the error shape            ${shapelessErrors}`);
   console.log(`  event streams that reached the end, of 10        ${streamedToEnd}`);
+  console.log(
+    `  artifacts                                        ${seaweed ? 'SeaweedFS over S3' : 'one local folder'}`,
+  );
   console.log('');
 
   await connection.close();
   await Promise.all(processes.map((child) => stopped(child, 'SIGTERM')));
   await cluster.stopServer();
+  await seaweed?.stop();
   await postgres.stop();
   await fake.stop();
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
