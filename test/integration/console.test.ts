@@ -5,6 +5,13 @@ import { answer } from '../support/fake-model';
 import { useHarness } from '../support/harness';
 
 const FAILING_CODE = "raise ValueError('the column is missing')";
+/**
+ * Tenants of this file alone: the dev server (and its visibility) is shared by every test file, and
+ * other files' tenants have runs of their own.
+ */
+const RUN = Math.random().toString(36).slice(2, 8);
+const ACME = `acme-${RUN}`;
+const GLOBEX = `globex-${RUN}`;
 
 /**
  * The web console in Debian's Chromium against the real stack: the gateway serving the built console,
@@ -41,8 +48,8 @@ describe('the web console in a real browser', () => {
 
   beforeAll(async () => {
     browser = await launchBrowser();
-    acmeKey = await secretFor('acme');
-    globexKey = await secretFor('globex');
+    acmeKey = await secretFor(ACME);
+    globexKey = await secretFor(GLOBEX);
     acme = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await acme.newPage();
   });
@@ -101,7 +108,7 @@ describe('the web console in a real browser', () => {
     expect(await page.locator('pre.code .hljs-keyword').count()).toBeGreaterThan(0);
     const snapshot = await harness.waitForEnd(runIdOf(page));
     expect(snapshot.triggeredBy).toBe('user');
-    expect(snapshot.tenant).toBe('acme');
+    expect(snapshot.tenant).toBe(ACME);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'run-succeeded');
 
@@ -123,6 +130,10 @@ describe('the web console in a real browser', () => {
     await page.waitForURL(/\/runs\/exec-/);
     const id = runIdOf(page);
     await harness.waitFor(id, (snapshot) => snapshot.progress.currentPhase === 'executing');
+    // What the step prints shows while it still runs.
+    await page.getByRole('heading', { name: 'Output so far (attempt 1)' }).waitFor({ timeout: 5000 });
+    await page.locator('pre.output', { hasText: 'tick' }).waitFor();
+    expect(await page.locator('pre.output', { hasText: 'tock' }).count()).toBe(0);
 
     await page.getByRole('button', { name: 'Pause' }).click();
     await waitForStatus(page, 'paused');
@@ -243,7 +254,7 @@ describe('the web console in a real browser', () => {
   });
 
   test("another tenant's key sees none of these runs", async () => {
-    const acmeRuns = await harness.request('GET', '/api/executions?tenant=acme');
+    const acmeRuns = await harness.request('GET', `/api/executions?tenant=${ACME}`);
     const acmeIds = (acmeRuns.body.executions as Array<{ id: string }>).map((run) => run.id);
     expect(acmeIds.length).toBeGreaterThan(0);
     const globex = await browser.newContext();
@@ -338,7 +349,7 @@ describe('the web console in a real browser', () => {
 
   test("a tenant admin's keys and subscriptions", async () => {
     const made = await harness.request('POST', '/api/keys', {
-      tenant: 'acme',
+      tenant: ACME,
       name: 'acme admin',
       scopes: ['read', 'run', 'admin'],
     });
@@ -348,7 +359,7 @@ describe('the web console in a real browser', () => {
       adminPage.on('dialog', (dialog) => void dialog.accept());
       await signIn(adminPage, made.body.secret as string);
       await adminPage.getByRole('link', { name: 'Keys' }).click();
-      await adminPage.getByRole('heading', { name: 'Keys of acme' }).waitFor();
+      await adminPage.getByRole('heading', { name: `Keys of ${ACME}` }).waitFor();
       await adminPage.getByRole('cell', { name: /^acme admin key_/ }).waitFor();
       await adminPage.getByLabel('Name').fill('reporting');
       await adminPage.getByRole('checkbox', { name: 'admin', exact: true }).uncheck();
@@ -384,7 +395,7 @@ describe('the web console in a real browser', () => {
   });
 
   test('at 390 px wide no page scrolls sideways', async () => {
-    const acmeRuns = await harness.request('GET', '/api/executions?tenant=acme');
+    const acmeRuns = await harness.request('GET', `/api/executions?tenant=${ACME}`);
     const id = (acmeRuns.body.executions as Array<{ id: string; status: string }>).find(
       (run) => run.status === 'succeeded',
     )!.id;
