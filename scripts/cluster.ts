@@ -123,6 +123,7 @@ async function main(): Promise<void> {
     : '';
   console.log('');
   console.log(`  Gateway:   http://${shownHost}:${config.port}  (try GET /healthz)`);
+  console.log(`  Console:   http://${shownHost}:${config.port}/`);
   console.log(`  Temporal:  ${cluster.address} on PostgreSQL ${postgresPort}${certs ? ', mutual TLS' : ''}`);
   console.log(`  Workers:   ${parsed.data.CLUSTER_WORKERS}`);
   console.log(

@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   const shownHost = config.host === '0.0.0.0' ? 'localhost' : config.host;
   console.log('');
   console.log(`  Gateway:         http://${shownHost}:${config.port}  (try GET /healthz)`);
+  console.log(`  Web console:     http://${shownHost}:${config.port}/`);
   console.log(`  Temporal Web UI: ${config.temporal.uiUrl}`);
   console.log(`  Model:           ${config.llm.configured ? config.llm.model : 'none configured (code-only tasks)'}`);
   console.log('  Ctrl-C stops everything started here.');
