@@ -656,6 +656,35 @@ const RECORDINGS: Recording[] = [
       return b?.author === 'person' && b.status === 'succeeded' ? null : "step b did not run the person's code";
     },
   },
+  {
+    // Alerts: the request's condition on the step's clock (fired by the workflow's timer, resolved at
+    // the step's end), one on the sandbox's CPU (fired and resolved through the `alertSample` signal),
+    // and one set with the `setAlert` update while the code runs (fired at its next evaluation).
+    name: 'alerted',
+    expected: 'succeeded',
+    drive: async ({ client, submit, api }) => {
+      const id = await submit('alerted', {
+        code: "import time\nprint('sandbox started', flush=True)\nt = time.time()\nwhile time.time() < t + 2:\n    pass\nprint('sandbox done')",
+        options: {
+          alerts: [
+            { metric: 'step_duration', operator: 'gt', threshold: 500 },
+            { metric: 'cpu_usage', operator: 'gt', threshold: 50 },
+          ],
+        },
+      });
+      await waitForSandboxOutput(client, client.workflow.getHandle(id), SANDBOX_MARKER);
+      await api('POST', `/api/executions/${id}/alerts`, { metric: 'attempts', operator: 'lt', threshold: 1 }, 201);
+      return id;
+    },
+    check: (snapshot) => {
+      const fired = snapshot.timeline.filter((event) => event.event === 'ALERT_TRIGGERED').map((e) => e.data?.alertId);
+      const resolved = snapshot.timeline.filter((event) => event.event === 'ALERT_RESOLVED').length;
+      if (!['alert-1', 'alert-2', 'alert-3'].every((alertId) => fired.includes(alertId))) {
+        return `not every alert fired: ${fired.join(', ')}`;
+      }
+      return resolved >= 2 ? null : `only ${resolved} alerts resolved`;
+    },
+  },
 ];
 
 const emptySubmission = {

@@ -18,6 +18,7 @@ import { WorkerMetrics } from './activities/worker-metrics';
 import { loadConfig, type Config } from './config';
 import { openDatabase, type ServiceDatabase } from './db/database';
 import { RecoveryStrategyStore } from './db/recovery-strategies';
+import { AlertDefaultsStore } from './db/alert-defaults';
 import { SubscriptionStore } from './db/subscriptions';
 import { TaskStore } from './db/tasks';
 import { createOpenAiClient, type LlmClient } from './llm/llm-client';
@@ -88,6 +89,7 @@ export async function createExecutionWorker(
       config,
       subscriptions,
       strategies: new RecoveryStrategyStore(database.db),
+      alertDefaults: new AlertDefaultsStore(database.db),
     },
     deliveries: { subscriptions, allowPrivate: config.webhooks.allowPrivate },
   };

@@ -26,7 +26,9 @@ import type { Sandbox, SandboxExecution, SandboxInputFile, SandboxRunRequest } f
 import { sandboxFailure, sandboxOf } from './sandbox-failures';
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
 import { tracer } from '../telemetry';
-import type { LiveOutput } from '../workflows/messages';
+import { alertSampleSignal, type LiveOutput } from '../workflows/messages';
+import type { AlertCondition } from '../domain/alerts';
+import { SampledAlerts } from './alert-samples';
 import type { CodeValidator, ValidationReport } from './code-validator';
 import { createDeliveryActivities, type DeliveryDeps } from './deliveries';
 import { createProfileActivities, profileTexts } from './data-profile';
@@ -117,6 +119,11 @@ export interface ExecuteCodeInput {
    * that they never replace the files of an earlier run's attempt of the same number.
    */
   run?: number;
+  /**
+   * The execution's conditions on what the run uses (`cpu_usage`, `memory_bytes`): evaluated on the
+   * run's samples here, their transitions sent to the workflow as the `alertSample` signal.
+   */
+  alerts?: AlertCondition[];
 }
 
 export interface AnalyzeInput extends ModelChoice {
@@ -263,6 +270,18 @@ export function createActivities(deps: ActivityDeps) {
       };
       const heartbeat = setInterval(beat, HEARTBEAT_MS);
       const began = Date.now();
+      const sampled =
+        input.alerts && input.alerts.length > 0
+          ? new SampledAlerts(
+              input.alerts,
+              (transitions) =>
+                context.client.workflow
+                  .getHandle(input.executionId)
+                  .signal(alertSampleSignal, { stepId: input.stepId, attempt: input.attempt, transitions }),
+              (message, error) => context.log.warn(message, { error: String(error) }),
+              began,
+            )
+          : null;
       try {
         beat();
         let execution: SandboxExecution;
@@ -293,6 +312,7 @@ export function createActivities(deps: ActivityDeps) {
               stdoutChars += chunk.length;
               tail = (tail + chunk).slice(-LIVE_TAIL_CHARS);
             },
+            ...(sampled ? { onSample: (sample) => sampled.take(sample) } : {}),
           });
         } catch (error) {
           const outcome = context.cancellationSignal.aborted ? 'cancelled' : 'unavailable';
@@ -300,6 +320,8 @@ export function createActivities(deps: ActivityDeps) {
           span.setAttribute('sandbox.outcome', outcome).setStatus({ code: SpanStatusCode.ERROR }).end();
           throw sandboxFailure(error);
         }
+        // The workflow gets the run's alert transitions before its outcome.
+        await sampled?.flushed();
         deps.metrics?.runEnded(sandbox.kind, execution.failure ?? 'succeeded', execution.usage.wallMs);
         span.setAttribute('sandbox.outcome', execution.failure ?? 'succeeded').end();
         return await storeOutcome(deps.store, input, execution, outputDir);

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import type { AlertDefaultsStore } from '../db/alert-defaults';
 import type { RecoveryStrategyStore } from '../db/recovery-strategies';
 import type { SubscriptionStore } from '../db/subscriptions';
 import type { TaskStore } from '../db/tasks';
@@ -16,6 +17,8 @@ export interface TaskRunDeps {
   subscriptions: SubscriptionStore;
   /** The tenant's recovery strategies, which a scheduled run takes as a run by hand does. */
   strategies: RecoveryStrategyStore;
+  /** The tenant's default alert conditions, which a scheduled run takes as a run by hand does. */
+  alertDefaults?: AlertDefaultsStore;
 }
 
 /** A scheduled run, resolved: its input as a run started by hand would have it, or why it cannot run. */
@@ -42,7 +45,8 @@ export function createTaskRunActivities(deps: TaskRunDeps) {
           scheduled,
         });
         const tenantStrategies = await deps.strategies.list(scheduled.tenant);
-        const checked = executionInputFrom(deps.config, { ...submission, tenantStrategies }, executionId);
+        const tenantAlerts = (await deps.alertDefaults?.get(scheduled.tenant))?.alerts ?? [];
+        const checked = executionInputFrom(deps.config, { ...submission, tenantStrategies, tenantAlerts }, executionId);
         const files: ArtifactRef[] = [];
         for (const file of submission.files)
           files.push(await deps.store.put(executionId, 'inputs', file.name, file.data));

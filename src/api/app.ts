@@ -14,8 +14,10 @@ import { requestSpan } from './middleware/request-span';
 import type { KeyStore } from '../db/keys';
 import type { HookStore } from '../db/hooks';
 import type { ScheduleStore } from '../db/schedules';
+import type { AlertDefaultsStore } from '../db/alert-defaults';
 import type { RecoveryStrategyStore } from '../db/recovery-strategies';
 import type { SubscriptionStore } from '../db/subscriptions';
+import { alertDefaultRoutes } from './routes/alert-defaults';
 import { recoveryStrategyRoutes } from './routes/recovery-strategies';
 import { subscriptionRoutes } from './routes/subscriptions';
 import type { TaskStore } from '../db/tasks';
@@ -54,6 +56,8 @@ export interface AppDeps {
   subscriptions: SubscriptionStore;
   /** The recovery strategies each tenant registered. */
   strategies: RecoveryStrategyStore;
+  /** Each tenant's default alert conditions; without it, no /api/alert-defaults and no tenant defaults. */
+  alertDefaults?: AlertDefaultsStore;
   /** Where the console's built files are; the build of `npm run build:console` without it. */
   consoleDir?: string;
 }
@@ -71,6 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
     config,
     subscriptions: deps.subscriptions,
     strategies: deps.strategies,
+    alertDefaults: deps.alertDefaults ?? null,
     workers,
   });
   const resolver = new KeyResolver({ legacyKeys: config.apiKeys, adminKey: config.adminApiKey, store: deps.keys });
@@ -123,6 +128,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(scheduleRoutes({ schedules }));
   api.use(subscriptionRoutes({ subscriptions: deps.subscriptions, config }));
   api.use(recoveryStrategyRoutes({ strategies: deps.strategies }));
+  if (deps.alertDefaults) api.use(alertDefaultRoutes({ alertDefaults: deps.alertDefaults }));
   api.use(hookAdminRoutes(hookDeps));
   app.use('/api', api);
   app.use(consoleRoutes(deps.consoleDir));

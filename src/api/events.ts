@@ -28,7 +28,8 @@ function changesSince(snapshot: ExecutionSnapshot, seq: number) {
 /**
  * GET /api/executions/:id/events: Server-Sent Events. One `update` per change (its id is the
  * snapshot's seq, so `Last-Event-ID` resumes without repeats), `output` events with what a running
- * sandbox step prints, `token` events with what the model is writing (code, the analysis), a `stale` event whenever no worker can answer for the execution and again
+ * sandbox step prints, `token` events with what the model is writing (code, the analysis), an `alert`
+ * event for each alert that fired or resolved (its ALERT_TRIGGERED or ALERT_RESOLVED event), a `stale` event whenever no worker can answer for the execution and again
  * when one can, and a final `end` event once the execution has ended. Readings come from the feed
  * that every stream of the execution shares.
  */
@@ -62,7 +63,21 @@ export async function streamEvents(
       write(res, 'stale', { id, stale });
     }
     if (snapshot.seq > seq) {
-      write(res, 'update', changesSince(snapshot, seq), snapshot.seq);
+      const changes = changesSince(snapshot, seq);
+      write(res, 'update', changes, snapshot.seq);
+      for (const event of changes.timeline) {
+        if (event.event === 'ALERT_TRIGGERED' || event.event === 'ALERT_RESOLVED') {
+          const kind = event.event === 'ALERT_TRIGGERED' ? 'triggered' : 'resolved';
+          write(res, 'alert', {
+            id,
+            kind,
+            at: event.at,
+            stepId: event.stepId,
+            message: event.description,
+            ...event.data,
+          });
+        }
+      }
       seq = snapshot.seq;
     }
     if (isTerminal(snapshot.status)) {

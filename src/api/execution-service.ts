@@ -18,12 +18,16 @@ import { RefusalType } from '../domain/errors';
 import { canSee, DEFAULT_TENANT, TENANT_ID, type Principal } from '../domain/tenancy';
 import { dependentsOf } from '../domain/plan-graph';
 import { isExecutionStatus, isTerminal, type ExecutionStatus, type TaskKind, type TriggeredBy } from '../domain/status';
+import type { Alert, AlertRequest } from '../domain/alerts';
 import type { Checkpoint, CheckpointList } from '../domain/checkpoints';
 import type { ArtifactRef, ExecutionInput, ExecutionSnapshot, StepCheckpoint } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
 import {
   WORKFLOW_TYPE,
+  alertsQuery,
   cancelSignal,
+  removeAlertUpdate,
+  setAlertUpdate,
   checkpointListQuery,
   checkpointUpdate,
   checkpointsQuery,
@@ -41,6 +45,7 @@ import {
 import { HttpError, invalidTransition, notFound, unprocessable } from './http-error';
 import { OPEN_PRINCIPAL } from './key-resolver';
 import { executionInputFrom, type Submission } from '../runs/execution-input';
+import type { AlertDefaultsStore } from '../db/alert-defaults';
 import type { RecoveryStrategyStore } from '../db/recovery-strategies';
 import { newSubscriptionSecret, type SubscriptionStore } from '../db/subscriptions';
 import { receiverProblem } from '../webhooks/addresses';
@@ -111,6 +116,8 @@ export interface ExecutionServiceDeps {
   subscriptions?: SubscriptionStore | null;
   /** The recovery strategies tenants registered: each execution takes its tenant's when it is submitted. */
   strategies?: RecoveryStrategyStore | null;
+  /** Tenants' default alert conditions: each execution takes its tenant's when it is submitted. */
+  alertDefaults?: AlertDefaultsStore | null;
   /** Whether a worker polls: without one, reads answer at once from what the gateway knows. */
   workers?: WorkerWatch | null;
   /** The last snapshots read, shared by the services of every principal. */
@@ -158,7 +165,8 @@ export class ExecutionService {
     const tenant = this.principal.tenant;
     const id = submission.idempotencyKey ? idFromKey(submission.idempotencyKey, tenant) : `exec-${randomUUID()}`;
     const tenantStrategies = (await this.deps.strategies?.list(tenant)) ?? [];
-    const input = executionInputFrom(this.config, { ...submission, tenantStrategies }, id);
+    const tenantAlerts = (await this.deps.alertDefaults?.get(tenant))?.alerts ?? [];
+    const input = executionInputFrom(this.config, { ...submission, tenantStrategies, tenantAlerts }, id);
     if (submission.idempotencyKey) {
       const existing = await this.describeOrNull(id);
       if (existing) return { id, status: statusOf(existing), created: false };
@@ -412,6 +420,39 @@ export class ExecutionService {
     const checkpoint = checkpoints.find((candidate) => candidate.id === made.id);
     if (checkpoint === undefined) throw new Error(`checkpoint ${made.id} was made but is not listed`);
     return checkpoint;
+  }
+
+  /** The alerts of the execution's latest run, each with where its condition stands. */
+  async alerts(id: string): Promise<Alert[]> {
+    const description = await this.describe(id);
+    try {
+      return await this.bounded(QUERY_TIMEOUT_MS, () =>
+        this.client.workflow.getHandle(id, description.runId).query(alertsQuery),
+      );
+    } catch (error) {
+      if (error instanceof QueryTimeout) throw workerUnavailable();
+      throw error;
+    }
+  }
+
+  /** Watches one more condition on the active execution (a workflow update); 409 once it has ended. */
+  async setAlert(id: string, request: AlertRequest): Promise<Alert> {
+    const description = await this.describe(id);
+    return this.update(id, () =>
+      this.client.workflow
+        .getHandle(id, description.runId)
+        .executeUpdate(setAlertUpdate, { args: [{ ...request, by: this.principal.keyId }] }),
+    );
+  }
+
+  /** Stops watching a condition of the active execution; 404 for an id it does not watch. */
+  async removeAlert(id: string, alertId: string): Promise<Alert> {
+    const description = await this.describe(id);
+    return this.update(id, () =>
+      this.client.workflow
+        .getHandle(id, description.runId)
+        .executeUpdate(removeAlertUpdate, { args: [{ alertId, by: this.principal.keyId }] }),
+    );
   }
 
   /**
@@ -674,6 +715,7 @@ export class ExecutionService {
           throw new HttpError(409, 'HISTORY_LIMIT', error.cause.message, { status: await this.status(id) });
         }
         if (error.cause.type === RefusalType.INVALID_INPUT) throw unprocessable('INVALID_INPUT', error.cause.message);
+        if (error.cause.type === RefusalType.UNKNOWN_ALERT) throw notFound(error.cause.message);
       }
       throw error;
     }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { OVERLAP_POLICIES } from '../db/schedules';
 import { SUBSCRIPTION_EVENTS } from '../db/subscriptions';
+import { MAX_ALERTS } from '../domain/alerts';
+import { alertConditionSchema } from '../domain/alerts-schema';
 import { MAX_CUSTOM_STRATEGIES } from '../domain/custom-recovery';
 import { customStrategySchema } from '../domain/custom-recovery-schema';
 import { recoveryPolicySchema } from '../domain/plan-schema';
@@ -49,6 +51,8 @@ const resourcesSchema = z
   })
   .strict();
 
+export { alertConditionSchema, type AlertConditionBody } from '../domain/alerts-schema';
+
 export const optionsSchema = z
   .object({
     maxAttempts: z.number().int().min(1).max(10).default(3),
@@ -90,6 +94,8 @@ export const optionsSchema = z
     /** A webhook of this execution's own: its events go to `url`, signed with `secret` (made when absent). */
     notify: notifySchema.optional(),
     resources: resourcesSchema.optional(),
+    /** Alert conditions the execution watches from its start (with its task's and its tenant's defaults). */
+    alerts: z.array(alertConditionSchema).max(MAX_ALERTS).optional(),
   })
   .strict()
   .refine((options) => !options.model || !options.models || options.models[0] === options.model, {

@@ -7,6 +7,7 @@ import { HookStore } from '../db/hooks';
 import { TaskStore } from '../db/tasks';
 import { ScheduleStore } from '../db/schedules';
 import { RecoveryStrategyStore } from '../db/recovery-strategies';
+import { AlertDefaultsStore } from '../db/alert-defaults';
 import { SubscriptionStore } from '../db/subscriptions';
 import { createApp } from './app';
 import { ensureRetentionSchedule } from './retention-schedule';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     schedules: new ScheduleStore(database.db),
     subscriptions: new SubscriptionStore(database.db),
     strategies: new RecoveryStrategyStore(database.db),
+    alertDefaults: new AlertDefaultsStore(database.db),
   });
   const retention = ensureRetentionSchedule(client, config, logger);
   const server = app.listen(config.port, config.host, () => {

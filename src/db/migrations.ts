@@ -134,6 +134,16 @@ const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '007-alert-defaults': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('alert_defaults')
+        .addColumn('tenant_id', 'text', (column) => column.primaryKey().references('tenants.id'))
+        .addColumn('conditions', 'text', (column) => column.notNull())
+        .addColumn('updated_at', 'text', (column) => column.notNull())
+        .execute();
+    },
+  },
 };
 
 /** The migrations as Kysely's migrator wants them. */

@@ -12,6 +12,7 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   deliveries: DeliveriesTable;
   recovery_strategies: RecoveryStrategiesTable;
+  alert_defaults: AlertDefaultsTable;
 }
 
 /**
@@ -135,4 +136,11 @@ export interface RecoveryStrategiesTable {
   id: string;
   definition: string;
   created_at: string;
+}
+
+/** The alert conditions every execution of a tenant watches from its start (a JSON array). */
+export interface AlertDefaultsTable {
+  tenant_id: string;
+  conditions: string;
+  updated_at: string;
 }

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema';
 import { ensureTenant } from './tenants';
 
-export const SUBSCRIPTION_EVENTS = ['status', 'awaiting_input', 'completed'] as const;
+export const SUBSCRIPTION_EVENTS = ['status', 'awaiting_input', 'completed', 'alert'] as const;
 export type SubscriptionEvent = (typeof SUBSCRIPTION_EVENTS)[number];
 
 /** A subscription as the service shows it: never its secret. */

@@ -41,13 +41,16 @@ export const ErrorType = {
 
 /**
  * Why the workflow refused a control message (an update's validator, or a signal it records as
- * refused). The gateway maps them: INVALID_STATE_TRANSITION and HISTORY_LIMIT → 409, INVALID_INPUT → 422.
+ * refused). The gateway maps them: INVALID_STATE_TRANSITION and HISTORY_LIMIT → 409, INVALID_INPUT → 422,
+ * UNKNOWN_ALERT → 404.
  */
 export const RefusalType = {
   INVALID_STATE_TRANSITION: 'INVALID_STATE_TRANSITION',
   INVALID_INPUT: 'INVALID_INPUT',
   /** The history is near Temporal's limits: no more pauses or resumes (→ 409 HISTORY_LIMIT). */
   HISTORY_LIMIT: 'HISTORY_LIMIT',
+  /** The execution watches no alert of that id (→ 404). */
+  UNKNOWN_ALERT: 'UNKNOWN_ALERT',
 } as const;
 
 export type RefusalType = (typeof RefusalType)[keyof typeof RefusalType];

@@ -255,4 +255,39 @@ describe('the snapshot stays below the payload limit', () => {
     expect(last.stdout.length).toBeGreaterThan(first.stdout.length);
     expect(last.code).toContain('# attempt 10');
   });
+
+  test("the alerts' metrics: the running step's clock, attempts, error rate, tokens; clocks stop at the end", () => {
+    const time = clock();
+    const record = new ExecutionRecord(input, time.now);
+    record.apply('start', 'taken');
+    expect(record.alertMetrics().growing).toEqual(new Set(['execution_duration']));
+    record.apply('run', 'work');
+    record.setPlan({ steps: [{ id: 'main', title: 'Sum', description: '', dependsOn: [] }] });
+    time.advance(500);
+    record.startStep('main');
+    time.advance(1200);
+    record.addTokens({ prompt: 30, completion: 12 });
+    const running = record.alertMetrics();
+    expect(running.values).toMatchObject({ execution_duration: 1700, step_duration: 1200, tokens: 42, attempts: 0 });
+    expect(running.growing).toEqual(new Set(['execution_duration', 'step_duration']));
+    record.recordAttempt('main', {
+      status: 'failed',
+      author: 'model',
+      code: 'x',
+      stdout: '',
+      stderr: '',
+      error: { code: 'CODE_ERROR', message: 'boom' },
+      durationMs: 100,
+      files: [],
+      results: [],
+    });
+    expect(record.alertMetrics().values).toMatchObject({ attempts: 1, error_rate: 1 });
+    record.finishStep('main', 'failed');
+    expect(record.alertMetrics().values.step_duration).toBe(0);
+    record.fail({ code: 'CODE_ERROR', message: 'boom', stepId: 'main', recoverable: true });
+    time.advance(5000);
+    const ended = record.alertMetrics();
+    expect(ended.values.execution_duration).toBe(1700);
+    expect(ended.growing.size).toBe(0);
+  });
 });

@@ -1,3 +1,4 @@
+import type { Alert, MetricValues } from './alerts';
 import {
   MAX_ON_DEMAND_CHECKPOINTS,
   boundedVariables,
@@ -132,6 +133,16 @@ export class ExecutionRecord {
     return isTerminal(this.status);
   }
 
+  /** Grows with every change (the snapshot's `seq`): a watcher compares it to see that something changed. */
+  get changes(): number {
+    return this.seq;
+  }
+
+  /** The step the execution is at, or null. */
+  get stepInProgress(): string | null {
+    return this.currentStep;
+  }
+
   /**
    * Moves to the state the transition table gives for `event`, or throws RefusedTransition; the
    * timeline gets the event's type and name from the table.
@@ -182,9 +193,51 @@ export class ExecutionRecord {
     bounded(this.timeline, MAX_TIMELINE);
   }
 
-  log(level: MessageLevel, message: string, stepId: string | null = null): void {
-    this.messages.push({ seq: ++this.seq, level, message, at: this.now().toISOString(), stepId });
+  log(level: MessageLevel, message: string, stepId: string | null = null, alert?: Alert): void {
+    this.messages.push({
+      seq: ++this.seq,
+      level,
+      message,
+      at: this.now().toISOString(),
+      stepId,
+      ...(alert ? { alert } : {}),
+    });
     bounded(this.messages, MAX_MESSAGES);
+  }
+
+  /**
+   * The values alert conditions are evaluated on, now (units in alerts.ts), and which of them grow
+   * with time alone. The sandbox's sampled metrics are not the record's: they come with the samples.
+   */
+  alertMetrics(): { values: MetricValues; growing: Set<'execution_duration' | 'step_duration'> } {
+    const nowMs = this.now().getTime();
+    const finished = this.completedAt !== null;
+    const end = this.completedAt?.getTime() ?? nowMs;
+    const attempts = [...this.steps.values()].flatMap((step) => step.attempts);
+    const failed = attempts.filter((attempt) => attempt.status === 'failed').length;
+    let stepMs = 0;
+    let stepRunning = false;
+    if (!finished) {
+      for (const [stepId, times] of this.stepTimes) {
+        if (times.finished !== null || this.steps.get(stepId)?.status !== 'running') continue;
+        stepRunning = true;
+        stepMs = Math.max(stepMs, nowMs - times.started);
+      }
+    }
+    const growing = new Set<'execution_duration' | 'step_duration'>();
+    if (this.startedAt !== null && !finished) growing.add('execution_duration');
+    if (stepRunning) growing.add('step_duration');
+    return {
+      values: {
+        execution_duration: this.startedAt ? Math.max(0, end - this.startedAt.getTime()) : 0,
+        step_duration: stepMs,
+        cost_usd: this.spentUsd(),
+        tokens: this.tokens.prompt + this.tokens.completion,
+        attempts: attempts.length,
+        error_rate: attempts.length === 0 ? 0 : failed / attempts.length,
+      },
+      growing,
+    };
   }
 
   setPhase(phase: Phase, stepId: string | null = this.currentStep): void {

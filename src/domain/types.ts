@@ -1,3 +1,4 @@
+import type { Alert, AlertCondition } from './alerts';
 import type { DataProfile } from './data-profile';
 import type { ErrorType } from './errors';
 import type { Quality } from './quality';
@@ -75,6 +76,11 @@ export interface ExecutionOptions {
   fallbackPrices?: Record<string, Prices>;
   /** What the request asked of the sandbox (`options.resources`), checked against the deployment's maxima. */
   resources?: ResourceRequirement;
+  /**
+   * The alert conditions the execution watches from its start: its request's, its named task's and
+   * its tenant's defaults, in that order. Absent in executions started before alerts existed.
+   */
+  alerts?: AlertCondition[];
 }
 
 /** The workflow's argument. Uploaded files are already in the artifact store. */
@@ -120,7 +126,7 @@ export interface ExecutionInput {
 export interface ExecutionNotification {
   /** Unique per execution and event: `<executionId>:<n>`. */
   id: string;
-  type: 'status' | 'awaiting_input' | 'completed';
+  type: 'status' | 'awaiting_input' | 'completed' | 'alert';
   executionId: string;
   tenant: string;
   occurredAt: string;
@@ -310,6 +316,8 @@ export interface ExecutionMessage {
   message: string;
   at: string;
   stepId: string | null;
+  /** On the warning of a triggered alert: the alert as it stood then. */
+  alert?: Alert;
 }
 
 export type Phase =

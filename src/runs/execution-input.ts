@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { MAX_ALERTS, type AlertCondition, type AlertSource } from '../domain/alerts';
 import { fileNameProblem } from '../domain/file-names';
 import { parsePlan } from '../domain/plan-schema';
 import { pricesFor } from '../domain/pricing';
@@ -8,7 +9,7 @@ import { MAX_CUSTOM_STRATEGIES, type CustomStrategy } from '../domain/custom-rec
 import type { TaskKind, TriggeredBy } from '../domain/status';
 import type { ExecutionInput, ExecutionOptions, NamedTaskRef, Plan, ScheduledRunRef } from '../domain/types';
 import { HttpError, unprocessable } from '../api/http-error';
-import type { CreateExecutionBody } from '../api/schemas';
+import type { AlertConditionBody, CreateExecutionBody } from '../api/schemas';
 
 /** A file as it arrived, JSON (base64) or multipart, or a named task's default file. */
 export interface IncomingFile {
@@ -31,6 +32,10 @@ export interface Submission {
   scheduled?: ScheduledRunRef;
   /** The recovery strategies the tenant registered, consulted after the submission's own. */
   tenantStrategies?: CustomStrategy[];
+  /** The alert conditions of the named task this run comes from, watched after the run's own. */
+  taskAlerts?: AlertConditionBody[];
+  /** The tenant's default alert conditions, watched after the run's and its task's. */
+  tenantAlerts?: AlertConditionBody[];
 }
 
 const NEEDS_MODEL = { variables: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LLM_MODEL'] };
@@ -114,6 +119,11 @@ export function executionInputFrom(config: Config, submission: Submission, id: s
     ...(options.recovery ? { recovery: options.recovery } : {}),
     ...(options.resources && Object.keys(options.resources).length > 0 ? { resources: options.resources } : {}),
     ...customRecoveryOf(options.recoveryStrategies ?? [], submission.tenantStrategies ?? []),
+    ...alertsOf([
+      ['execution', options.alerts ?? []],
+      ['task', submission.taskAlerts ?? []],
+      ['tenant', submission.tenantAlerts ?? []],
+    ]),
     prices: pricesFor(model, config.prices.models, config.prices.sandboxPerSecond),
     ...(fallbackModels.length > 0
       ? {
@@ -152,6 +162,25 @@ function customRecoveryOf(own: CustomStrategy[], tenant: CustomStrategy[]): { cu
   const ids = new Set(own.map((strategy) => strategy.id));
   const all = [...own, ...tenant.filter((strategy) => !ids.has(strategy.id))].slice(0, MAX_CUSTOM_STRATEGIES);
   return all.length > 0 ? { customRecovery: all } : {};
+}
+
+/**
+ * The conditions an execution watches from its start, numbered `alert-1`, `alert-2`, … in order:
+ * the run's own, its task's, its tenant's, at most MAX_ALERTS of them.
+ */
+function alertsOf(groups: Array<[AlertSource, AlertConditionBody[]]>): { alerts?: AlertCondition[] } {
+  const all = groups
+    .flatMap(([source, bodies]) => bodies.map((body) => ({ source, body })))
+    .slice(0, MAX_ALERTS)
+    .map(({ source, body }, index): AlertCondition => ({
+      id: `alert-${index + 1}`,
+      metric: body.metric,
+      operator: body.operator,
+      threshold: body.threshold,
+      ...(body.duration ? { durationMs: body.duration } : {}),
+      source,
+    }));
+  return all.length > 0 ? { alerts: all } : {};
 }
 
 /**

@@ -4,7 +4,9 @@ import { checkInputs, renderDescription } from '../domain/task-parameters';
 import type { ScheduledRunRef } from '../domain/types';
 import type { ArtifactStore } from '../storage/artifact-store';
 import { HttpError, notFound } from '../api/http-error';
-import { optionsSchema } from '../api/schemas';
+import { alertConditionSchema, optionsSchema } from '../api/schemas';
+
+const alertListSchema = alertConditionSchema.array();
 import type { IncomingFile, Submission } from './execution-input';
 
 /** Where a named task's default files live in the artifact store. */
@@ -47,6 +49,8 @@ export async function taskRunSubmission(
       { issues: checked.problems },
     );
   }
+  const { alerts: taskAlertsGiven, ...taskOptions } = task.options ?? {};
+  const taskAlerts = taskAlertsGiven === undefined ? [] : alertListSchema.parse(taskAlertsGiven);
   const defaults: IncomingFile[] = [];
   for (const file of task.files) {
     if (request.files.some((given) => given.name === file.name)) continue;
@@ -57,7 +61,9 @@ export async function taskRunSubmission(
     code: task.code,
     plan: task.plan ?? undefined,
     files: [...defaults, ...request.files],
-    options: optionsSchema.parse({ ...(task.options ?? {}), ...(request.options ?? {}) }),
+    // The task's alerts are its runs' defaults, watched beside a run's own rather than replaced by them.
+    options: optionsSchema.parse({ ...taskOptions, ...(request.options ?? {}) }),
+    ...(taskAlerts.length > 0 ? { taskAlerts } : {}),
     triggeredBy: request.triggeredBy,
     idempotencyKey: request.idempotencyKey,
     namedTask: { slug, version: task.version },

@@ -191,6 +191,29 @@ export class SandboxProcess {
     this.onStderr = onStderr;
   }
 
+  /**
+   * CPU time (user and system, of the processes alive now) and resident memory of the sandbox's
+   * whole process tree, read from the host's /proc; null once it has ended.
+   */
+  usage(): { cpuMs: number; rssBytes: number } | null {
+    if (!this.alive || this.child?.pid === undefined) return null;
+    let ticks = 0;
+    let rssKb = 0;
+    for (const pid of [this.child.pid, ...descendantsOf(this.child.pid)]) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        // Fields after the command name (which may hold spaces), from the state (field 3) on.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+        const rss = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        rssKb += rss ? Number(rss[1]) : 0;
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return { cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND, rssBytes: rssKb * 1024 };
+  }
+
   /** Sends the job; the runner starts it once stdin ends. */
   send(job: object, code: string): void {
     if (this.niced && this.child?.pid !== undefined) restorePriority(this.child.pid);
@@ -251,6 +274,9 @@ function restorePriority(pid: number): void {
     }
   }
 }
+
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux architecture this runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function descendantsOf(pid: number): number[] {
   const children = childrenOf(pid);

@@ -23,6 +23,7 @@ import { INNER_RESULTS, OutputBuffer, SandboxProcess, type ProcessEnd } from './
 import { UidSlots } from './local-uid-slots';
 import {
   DEFAULT_SANDBOX_LIMITS,
+  SAMPLE_INTERVAL_MS,
   SandboxUnavailableError,
   type PoolStats,
   type Sandbox,
@@ -30,6 +31,7 @@ import {
   type SandboxFailure,
   type SandboxLimits,
   type SandboxRunRequest,
+  type SandboxSample,
 } from './types';
 import { abortError, assertInputName } from './input-names';
 import { assertNever } from '../domain/assert-never';
@@ -270,6 +272,21 @@ export class LocalSandbox implements Sandbox {
     }
   }
 
+  /** Reports the run's CPU time since the job was sent and its memory, every SAMPLE_INTERVAL_MS. */
+  private sample(proc: SandboxProcess, onSample: (sample: SandboxSample) => void): NodeJS.Timeout {
+    // A pooled runner spent CPU importing its libraries before it had the job: that is not the job's.
+    const baseline = proc.usage()?.cpuMs ?? 0;
+    return setInterval(() => {
+      const usage = proc.usage();
+      if (usage === null) return;
+      try {
+        onSample({ atMs: Date.now(), cpuMs: Math.max(0, usage.cpuMs - baseline), rssBytes: usage.rssBytes });
+      } catch {
+        // A listener's failure must not break the run.
+      }
+    }, SAMPLE_INTERVAL_MS);
+  }
+
   private async execute(request: SandboxRunRequest, proc: SandboxProcess): Promise<SandboxExecution> {
     const limits = this.limitsOf(request);
     const stdout = new OutputBuffer(limits.maxOutputBytes, request.onStdout);
@@ -310,7 +327,13 @@ export class LocalSandbox implements Sandbox {
       },
       request.code,
     );
-    const end = await this.watch(request, proc, limits.workspaceBytes);
+    const sampling = request.onSample ? this.sample(proc, request.onSample) : null;
+    let end: Awaited<ReturnType<typeof this.watch>>;
+    try {
+      end = await this.watch(request, proc, limits.workspaceBytes);
+    } finally {
+      if (sampling) clearInterval(sampling);
+    }
     const wallMs = Date.now() - started;
     stdout.end();
     stderr.end();

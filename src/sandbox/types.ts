@@ -44,11 +44,27 @@ export interface SandboxRunRequest {
    */
   onSandboxStarted?: (sandboxId: string) => void;
   /**
+   * Called about every SAMPLE_INTERVAL_MS while the code runs with what the run uses: the CPU time
+   * of its processes so far (milliseconds, counted from the job's start) and their resident memory.
+   * Backends that cannot see their sandbox's processes (E2B) never call it.
+   */
+  onSample?: (sample: SandboxSample) => void;
+  /**
    * The sandbox id an earlier, interrupted attempt of the same run reported: the backend kills that
    * sandbox, if it still exists, before starting a fresh one. Ignored by backends without remote sandboxes.
    */
   reconnectSandboxId?: string;
 }
+
+export interface SandboxSample {
+  /** Worker clock, epoch milliseconds. */
+  atMs: number;
+  cpuMs: number;
+  rssBytes: number;
+}
+
+/** How often a backend that samples its runs (local) reports. */
+export const SAMPLE_INTERVAL_MS = 500;
 
 /** Why a run did not succeed, in the terms the workflow acts on. */
 export type SandboxFailure = 'CODE_ERROR' | 'SANDBOX_TIMEOUT' | 'RESOURCE_EXHAUSTED' | 'OUTPUT_LIMIT';

@@ -1,6 +1,7 @@
 import type { Activities } from '../activities';
 import type { ExecutionRecord } from '../domain/execution-record';
 import type { ArtifactRef, ExecutionInput } from '../domain/types';
+import type { AlertWatch } from './alerts';
 import type { Control } from './control';
 import type { Notifier } from './notifier';
 
@@ -15,6 +16,11 @@ export interface Features {
    * while the execution is prepared; `error.recoverable` and `error.context`.
    */
   core2: boolean;
+  /**
+   * Alerts (patch `alerts`): conditions from the input and the `setAlert` update, evaluated by a
+   * watch that may set timers, and sent to the sandbox runs for their samples.
+   */
+  alerts: boolean;
 }
 
 /** The resources the parts of one execution share, built once by the workflow. */
@@ -24,6 +30,8 @@ export interface ExecutionContext {
   control: Control;
   notifier: Notifier;
   features: Features;
+  /** The execution's alerts; null in executions started before alerts existed. */
+  alerts: AlertWatch | null;
   llm: Pick<Activities, 'plan' | 'generateCode' | 'analyze'>;
   checks: Pick<Activities, 'validateCode'>;
   sandbox: Pick<Activities, 'executeCode' | 'profileFiles'>;

@@ -20,11 +20,14 @@ import { CHECK_ACTIVITY, LLM_ACTIVITY, RESOLVE_ACTIVITY, sandboxActivity } from 
 import type { ExecutionContext, Features } from './context';
 import { Control, type Refusal } from './control';
 import { Execution } from './execution';
+import { AlertWatch } from './alerts';
 import { Notifier } from './notifier';
 import { releaseSlotSignal, slotGrantedSignal, slotQueuedSignal, slotsWorkflowId } from './slot-messages';
 import { DEFAULT_TENANT } from '../domain/tenancy';
 import { InputExpired, StoppedByPerson, describeFailure, failureType } from './failures';
 import {
+  alertSampleSignal,
+  alertsQuery,
   cancelSignal,
   checkpointListQuery,
   checkpointUpdate,
@@ -33,12 +36,16 @@ import {
   inputUpdate,
   pauseSignal,
   pauseUpdate,
+  removeAlertUpdate,
   resumeSignal,
   resumeUpdate,
+  setAlertUpdate,
   snapshotQuery,
   statusQuery,
   type CheckpointRequest,
   type PauseRequest,
+  type RemoveAlertRequest,
+  type SetAlertRequest,
 } from './messages';
 
 const llm = proxyActivities<Activities>(LLM_ACTIVITY);
@@ -55,7 +62,7 @@ export type ExecutionArgument = Omit<ExecutionInput, 'executionId'> & { executio
  * are in src/domain.
  */
 export async function executionWorkflow(argument: ExecutionArgument): Promise<ExecutionSnapshot> {
-  const features: Features = { core2: patched('core-2') };
+  const features: Features = { core2: patched('core-2'), alerts: patched('alerts') };
   // The workflow id is the execution id, also for runs whose id Temporal chose (schedules).
   const input: ExecutionInput = { ...argument, executionId: workflowInfo().workflowId };
   const record = new ExecutionRecord(input, () => new Date());
@@ -63,12 +70,14 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
   const main = new CancellationScope();
   const notifier = new Notifier(input, record);
   control.onPublish = () => notifier.changed();
+  const alerts = features.alerts ? new AlertWatch(input, record, notifier) : null;
   const ctx: ExecutionContext = {
     input,
     record,
     control,
     notifier,
     features,
+    alerts,
     llm,
     checks,
     sandbox: proxyActivities<Activities>(
@@ -76,6 +85,7 @@ export async function executionWorkflow(argument: ExecutionArgument): Promise<Ex
     ),
   };
   registerHandlers(ctx, main);
+  alerts?.watch().catch((error: unknown) => log.warn('the alert watch stopped', { error: describeFailure(error) }));
 
   // A schedule's run knows only its task's reference: it resolves the task before it starts.
   if (input.scheduled !== undefined && !(await resolveScheduledRun(ctx, main))) return finish(ctx);
@@ -109,7 +119,10 @@ async function finish({
   notifier,
   input,
   slotRequested,
+  alerts,
 }: ExecutionContext): Promise<ExecutionSnapshot> {
+  // The last evaluation: what stopped holding with the end (a step's clock) is resolved first.
+  alerts?.stop();
   control.publishStatus();
   if (slotRequested === true) await giveBackSlot(input);
   await notifier.started();
@@ -198,6 +211,7 @@ async function resolveScheduledRun(ctx: ExecutionContext, main: CancellationScop
       return false;
     }
     Object.assign(input, resolved.input, { executionId: input.executionId });
+    ctx.alerts?.adopt(input.options.alerts ?? []);
     ctx.sandbox = proxyActivities<Activities>(
       sandboxActivity(input.options.resources?.timeoutMs ?? input.options.stepTimeoutMs),
     );
@@ -223,6 +237,7 @@ function registerHandlers(ctx: ExecutionContext, main: CancellationScope): void 
       Control.refuse(refusal === null ? null : { type: RefusalType.INVALID_STATE_TRANSITION, message: refusal });
     },
   });
+  registerAlertHandlers(ctx);
   setHandler(cancelSignal, ({ reason, by } = {}) => {
     if (control.cancelReason !== null || record.isFinished) return;
     control.cancelReason = reason?.trim() || 'cancelled on request';
@@ -274,4 +289,28 @@ function registerHandlers(ctx: ExecutionContext, main: CancellationScope): void 
     if (refusal === null) control.takeAnswer(answer);
     else refused('input', refusal);
   });
+}
+
+/** The alerts' query, updates and the sandbox's signal; the updates refuse executions started before alerts. */
+function registerAlertHandlers({ alerts, record }: ExecutionContext): void {
+  setHandler(alertsQuery, () => alerts?.list() ?? []);
+  const before = `this execution started before alerts existed (it is ${record.current})`;
+  setHandler(setAlertUpdate, ({ by, ...request }) => (alerts as AlertWatch).add(request, by ?? null), {
+    validator: (request: SetAlertRequest) => {
+      if (alerts === null) return Control.refuse({ type: RefusalType.INVALID_STATE_TRANSITION, message: before });
+      const refusal = alerts.addRefusal(request ?? {});
+      if (refusal === null) return;
+      const type = record.isFinished ? RefusalType.INVALID_STATE_TRANSITION : RefusalType.INVALID_INPUT;
+      Control.refuse({ type, message: refusal });
+    },
+  });
+  setHandler(removeAlertUpdate, ({ alertId, by }) => (alerts as AlertWatch).remove(alertId, by ?? null), {
+    validator: (request: RemoveAlertRequest) => {
+      if (alerts === null) return Control.refuse({ type: RefusalType.INVALID_STATE_TRANSITION, message: before });
+      if (!alerts.has(request?.alertId)) {
+        Control.refuse({ type: RefusalType.UNKNOWN_ALERT, message: `no alert ${String(request?.alertId)}` });
+      }
+    },
+  });
+  setHandler(alertSampleSignal, ({ stepId, transitions }) => alerts?.takeSampled(stepId, transitions ?? []));
 }

@@ -1,5 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Alert, AlertRequest, SampledTransition } from '../domain/alerts';
 import type { Answer } from '../domain/questions';
 import type { ExecutionStatus } from '../domain/status';
 import type { CheckpointList } from '../domain/checkpoints';
@@ -71,6 +72,36 @@ export interface CheckpointRequest {
  * what the update leaves in history stays small; read the checkpoint with `checkpointList`.
  */
 export const checkpointUpdate = defineUpdate<{ id: string; timestamp: string }, [CheckpointRequest]>('checkpoint');
+
+export type SetAlertRequest = AlertRequest & {
+  /** The id of the API key that asked, recorded in the messages. */
+  by?: string;
+};
+
+/**
+ * Watches one more condition (the seed's `setAlert`); answers the alert with its new id. Refused
+ * (INVALID_INPUT) for an unknown metric or operator or past the most alerts, and
+ * (INVALID_STATE_TRANSITION) once the execution has ended or when it started before alerts existed.
+ */
+export const setAlertUpdate = defineUpdate<Alert, [SetAlertRequest]>('setAlert');
+
+export interface RemoveAlertRequest {
+  alertId: string;
+  by?: string;
+}
+
+/** Stops watching a condition (the seed's `removeAlert`); refused (UNKNOWN_ALERT) for an id it does not watch. */
+export const removeAlertUpdate = defineUpdate<Alert, [RemoveAlertRequest]>('removeAlert');
+
+/** The execution's alerts, each with where its condition stands. */
+export const alertsQuery = defineQuery<Alert[]>('alerts');
+
+/**
+ * What a sandbox run found for the execution's sampled conditions (`cpu_usage`, `memory_bytes`):
+ * the sandbox activity evaluates its samples where it measures them and sends only transitions.
+ */
+export const alertSampleSignal =
+  defineSignal<[{ stepId: string; attempt: number; transitions: SampledTransition[] }]>('alertSample');
 
 /** The current status only. */
 export const statusQuery = defineQuery<ExecutionStatus>('status');

@@ -62,6 +62,12 @@ export class Notifier {
     }
   }
 
+  /** An alert of the execution fired or resolved: an `alert` event (`data.kind` says which). */
+  alert(data: Record<string, unknown>): void {
+    this.enabled ??= this.input.notify !== undefined && patched('webhooks-out');
+    if (this.enabled) this.emit('alert', data);
+  }
+
   /** Waits until every delivery workflow asked for has started. */
   async started(): Promise<void> {
     await Promise.all(this.starting);

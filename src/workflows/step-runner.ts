@@ -433,6 +433,7 @@ export class StepRunner {
       author,
       resources: { ...options.resources, timeoutMs },
     });
+    const sampledAlerts = this.ctx.alerts?.sampled() ?? [];
     let outcome: Awaited<ReturnType<typeof sandbox.executeCode>>;
     try {
       outcome = await sandbox.executeCode({
@@ -444,6 +445,7 @@ export class StepRunner {
         timeoutMs,
         sandbox: options.sandbox,
         ...(run === undefined ? {} : { run }),
+        ...(sampledAlerts.length > 0 ? { alerts: sampledAlerts } : {}),
         ...(asked.memoryMb === undefined && asked.diskMb === undefined
           ? {}
           : { limits: { memoryMb: asked.memoryMb, diskMb: asked.diskMb } }),
@@ -456,6 +458,9 @@ export class StepRunner {
         error: isCancellation(error) ? ErrorType.CANCELLED : failureType(error),
       });
       throw error;
+    } finally {
+      // Nothing uses CPU or memory once the run is over: its firing alerts resolve.
+      this.ctx.alerts?.sandboxEnded(stepId);
     }
     record.addEvent('step', 'RESOURCE_RELEASED', `sandbox run ${n} of step ${stepId} ended`, stepId, {
       resourceId,

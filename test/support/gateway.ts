@@ -10,6 +10,7 @@ import { HookStore } from '../../src/db/hooks';
 import { TaskStore } from '../../src/db/tasks';
 import { ScheduleStore } from '../../src/db/schedules';
 import { RecoveryStrategyStore } from '../../src/db/recovery-strategies';
+import { AlertDefaultsStore } from '../../src/db/alert-defaults';
 import { SubscriptionStore } from '../../src/db/subscriptions';
 import type { Config } from '../../src/config';
 import { artifactStoreFromConfig } from '../../src/storage/artifact-store-from-config';
@@ -35,6 +36,7 @@ export async function startGateway(
     schedules: new ScheduleStore(database.db),
     subscriptions: new SubscriptionStore(database.db),
     strategies: new RecoveryStrategyStore(database.db),
+    alertDefaults: new AlertDefaultsStore(database.db),
   });
   const retention = ensureRetentionSchedule(client, config, pino({ level: logLevel }));
   const server = await new Promise<Server>((resolve) => {

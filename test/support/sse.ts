@@ -11,11 +11,17 @@ export interface SseEvent {
  */
 export async function readEvents(
   url: string,
-  options: { lastEventId?: number; timeoutMs?: number; onEvent?: (event: SseEvent) => void } = {},
+  options: {
+    lastEventId?: number;
+    timeoutMs?: number;
+    onEvent?: (event: SseEvent) => void;
+    /** Sent with the request: an API key, for instance. */
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<SseEvent[]> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 60_000);
-  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
   if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
   const events: SseEvent[] = [];
   try {

@@ -8,6 +8,7 @@ import { streamList, type ListFeeds } from '../list-feeds';
 import type { ExecutionService } from '../execution-service';
 import type { HttpMetrics } from '../metrics';
 import {
+  alertConditionSchema,
   cancelSchema,
   createCheckpointSchema,
   deleteQuerySchema,
@@ -36,7 +37,7 @@ export interface ExecutionRoutesDeps {
 
 /**
  * /executions: start, list, read (snapshot, artifacts, checkpoints, live events), control (cancel,
- * pause, resume, input, checkpoint), retry and restore.
+ * pause, resume, input, checkpoint, alerts), retry and restore.
  */
 export function executionRoutes({
   executions,
@@ -205,6 +206,39 @@ export function executionRoutes({
       const id = String(req.params.id);
       createCheckpointSchema.parse(req.body ?? {});
       res.status(201).json(withUrls(await service.createCheckpoint(id), id));
+    }),
+  );
+
+  router.get(
+    '/executions/:id/alerts',
+    requireScope('read'),
+    route(async (req, res) => {
+      const service = executions.for(principalOf(res));
+      res.json({ alerts: await service.alerts(String(req.params.id)) });
+    }),
+  );
+
+  router.post(
+    '/executions/:id/alerts',
+    requireScope('run'),
+    route(async (req, res) => {
+      const service = executions.for(principalOf(res));
+      const { duration, ...rest } = alertConditionSchema.parse(req.body ?? {});
+      const alert = await service.setAlert(String(req.params.id), {
+        ...rest,
+        ...(duration ? { durationMs: duration } : {}),
+      });
+      res.status(201).json(alert);
+    }),
+  );
+
+  router.delete(
+    '/executions/:id/alerts/:alertId',
+    requireScope('run'),
+    route(async (req, res) => {
+      const service = executions.for(principalOf(res));
+      const removed = await service.removeAlert(String(req.params.id), String(req.params.alertId));
+      res.json({ removed: true, alert: removed });
     }),
   );
 
