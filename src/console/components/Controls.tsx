@@ -3,6 +3,7 @@ import { useNavigate } from 'react-router-dom';
 import { api, describeError, type Snapshot } from '../api';
 import { useSession } from '../session';
 import { ACTIVE } from './StatusBadge';
+import { ErrorText } from './FormBits';
 
 /** Sends one control request, with what the gateway answered shown beside the buttons. */
 function useAction(after: () => void) {
@@ -63,11 +64,7 @@ export function Controls({ run, refresh }: { run: Snapshot; refresh: () => void 
       </div>
       {status === 'awaiting_input' && run.awaiting && <Answer run={run} busy={busy} act={act} />}
       {!ACTIVE.has(status) && run.plan && <Retry run={run} />}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </div>
   );
 }
@@ -248,11 +245,7 @@ function Retry({ run }: { run: Snapshot }) {
           value={code}
           onChange={(event) => setCode(event.target.value)}
         />
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={error} />
         <button type="submit" disabled={busy}>
           {busy ? 'Starting…' : 'Retry'}
         </button>

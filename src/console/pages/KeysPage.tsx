@@ -3,6 +3,7 @@ import { adminApi, describeError, type ApiKey } from '../api';
 import { useLoad } from '../components/useLoad';
 import { when } from '../format';
 import { useSession } from '../session';
+import { CheckboxGroup, ErrorText } from '../components/FormBits';
 
 const SCOPES = ['read', 'run', 'admin'] as const;
 
@@ -104,31 +105,13 @@ export function KeysPage() {
           <h2>New key</h2>
           <label htmlFor="key-name">Name</label>
           <input id="key-name" required value={name} onChange={(event) => setName(event.target.value)} />
-          <fieldset>
-            <legend>Scopes</legend>
-            {SCOPES.map((scope) => (
-              <label key={scope} className="check">
-                <input
-                  type="checkbox"
-                  checked={scopes.includes(scope)}
-                  onChange={(event) =>
-                    setScopes(event.target.checked ? [...scopes, scope] : scopes.filter((s) => s !== scope))
-                  }
-                />
-                {scope}
-              </label>
-            ))}
-          </fieldset>
+          <CheckboxGroup legend="Scopes" options={SCOPES} chosen={scopes} change={setScopes} />
           <button type="submit" disabled={scopes.length === 0}>
             Make the key
           </button>
         </form>
       )}
-      {problem && (
-        <p className="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <ErrorText error={problem} />
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { useNavigate } from 'react-router-dom';
 import { api, describeError } from '../api';
 import { bytes } from '../format';
 import { useSession } from '../session';
+import { ErrorText } from '../components/FormBits';
 
 /** A new run, as a person starts it: `triggeredBy: "user"`, the files as multipart parts. */
 export function NewRunPage() {
@@ -151,11 +152,7 @@ export function NewRunPage() {
             onChange={(event) => setMaxAttempts(Number(event.target.value))}
           />
         </fieldset>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={error} />
         <button type="submit" disabled={busy || (task.trim() === '' && code.trim() === '')}>
           {busy ? 'Starting…' : 'Start the run'}
         </button>

@@ -1,21 +1,10 @@
 import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
+import { EXECUTION_STATUSES, TRIGGERS } from '../../domain/status';
 import { ApiError, api, describeError, type ExecutionSummary } from '../api';
 import { StatusBadge } from '../components/StatusBadge';
 import { when } from '../format';
 
-const STATUSES = [
-  'queued',
-  'starting',
-  'running',
-  'paused',
-  'awaiting_input',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'timed_out',
-];
-const TRIGGERS = ['api', 'user', 'schedule', 'webhook'];
 const apiErrorOf = (error: { status: number; code: string; message: string }) =>
   new ApiError(error.status, error.code, error.message);
 
@@ -87,7 +76,7 @@ export function RunsPage() {
           Status
           <select value={status} onChange={(event) => filter('status', event.target.value)}>
             <option value="">any</option>
-            {STATUSES.map((value) => (
+            {EXECUTION_STATUSES.map((value) => (
               <option key={value} value={value}>
                 {value.replace('_', ' ')}
               </option>

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { describeError } from '../api';
 import { useSession } from '../session';
+import { ErrorText } from '../components/FormBits';
 
 /** The key is sent once, in the body of POST /api/session; the browser keeps only an HttpOnly cookie. */
 export function SignInPage() {
@@ -39,11 +40,7 @@ export function SignInPage() {
           value={key}
           onChange={(event) => setKey(event.target.value)}
         />
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={error} />
         <button type="submit" disabled={busy || key.trim() === ''}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>

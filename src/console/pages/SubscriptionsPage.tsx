@@ -3,6 +3,7 @@ import { adminApi, describeError, type Subscription } from '../api';
 import { useLoad } from '../components/useLoad';
 import { duration, when } from '../format';
 import { useSession } from '../session';
+import { CheckboxGroup, ErrorText } from '../components/FormBits';
 
 const EVENTS = ['status', 'awaiting_input', 'completed'] as const;
 
@@ -81,30 +82,12 @@ export function SubscriptionsPage() {
         <h2>New subscription</h2>
         <label htmlFor="subscription-url">Receiver URL</label>
         <input id="subscription-url" type="url" required value={url} onChange={(event) => setUrl(event.target.value)} />
-        <fieldset>
-          <legend>Events</legend>
-          {EVENTS.map((name) => (
-            <label key={name} className="check">
-              <input
-                type="checkbox"
-                checked={events.includes(name)}
-                onChange={(event) =>
-                  setEvents(event.target.checked ? [...events, name] : events.filter((e) => e !== name))
-                }
-              />
-              {name}
-            </label>
-          ))}
-        </fieldset>
+        <CheckboxGroup legend="Events" options={EVENTS} chosen={events} change={setEvents} />
         <button type="submit" disabled={events.length === 0}>
           Subscribe
         </button>
       </form>
-      {problem && (
-        <p className="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <ErrorText error={problem} />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { describeError, tasksApi, type Task, type TaskBody } from '../api';
+import { ErrorText } from '../components/FormBits';
 
 const EXAMPLE_PARAMETERS = `{
   "properties": {
@@ -109,11 +110,7 @@ export function TaskEditPage() {
           value={code}
           onChange={(event) => setCode(event.target.value)}
         />
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={error} />
         <button type="submit" disabled={busy}>
           {busy ? 'Saving…' : 'Save the task'}
         </button>

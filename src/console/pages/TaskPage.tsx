@@ -5,6 +5,7 @@ import { InputsForm } from '../components/InputsForm';
 import { useLoad } from '../components/useLoad';
 import { when } from '../format';
 import { useSession } from '../session';
+import { ErrorText } from '../components/FormBits';
 
 /** One named task: what it is, a run of it from a form made from its parameters, its schedules and hooks. */
 export function TaskPage() {
@@ -96,11 +97,7 @@ function RunForm({ task, version }: { task: Task; version: number | undefined })
           );
         }}
       />
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorText error={error} />
     </section>
   );
 }
@@ -220,11 +217,7 @@ function Schedules({ task }: { task: Task }) {
           </InputsForm>
         </details>
       )}
-      {problem && (
-        <p className="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <ErrorText error={problem} />
     </section>
   );
 }
@@ -289,11 +282,7 @@ function Hooks({ slug }: { slug: string }) {
       >
         <button type="submit">New hook</button>
       </form>
-      {problem && (
-        <p className="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <ErrorText error={problem} />
     </section>
   );
 }
