@@ -2,9 +2,9 @@ import type { ArtifactRef, ExecutionSnapshot } from '../domain/types';
 import type { ExecutionStatus, TaskKind, TriggeredBy } from '../domain/status';
 
 /**
- * The gateway's JSON answers, as far as the CLI reads them (docs/API.md is the contract). The
- * execution's own shapes come from src/domain; the rest are written out here, since the CLI talks
- * to the gateway over HTTP like any other client and loads none of its code.
+ * The gateway's JSON answers, as far as the CLI and the web console read them (docs/API.md is the
+ * contract). The execution's own shapes come from src/domain; the rest are written out here, since
+ * both clients talk to the gateway over HTTP like any other and load none of its code.
  */
 
 /** A file reference as the gateway answers it: with its download path. */

@@ -1,3 +1,4 @@
+import type { ScheduleView as Schedule } from '../cli/views';
 import type { ExecutionSnapshot } from '../domain/types';
 
 /** An answer of the gateway that is not a success, with the contract's error shape. */
@@ -162,18 +163,8 @@ export interface TaskBody {
   code?: string;
 }
 
-export interface Schedule {
-  id: string;
-  task: { slug: string; version: number | 'latest' };
-  inputs: Record<string, unknown>;
-  spec: { cron?: string; every?: string; timezone: string };
-  overlap: string;
-  paused: boolean;
-  note: string | null;
-  nextRuns: string[];
-  recentRuns: Array<{ executionId: string; scheduledAt: string; startedAt: string }>;
-  createdAt: string;
-}
+/** The CLI reads the same answer: one description of it for both clients. */
+export type { ScheduleView as Schedule } from '../cli/views';
 
 export interface Hook {
   id: string;

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { api, describeError, type Snapshot } from '../api';
 import { useSession } from '../session';
-import { ACTIVE } from './StatusBadge';
+import { isActive } from '../../domain/status';
 import { ErrorText } from './FormBits';
 
 /** Sends one control request, with what the gateway answered shown beside the buttons. */
@@ -48,7 +48,7 @@ export function Controls({ run, refresh }: { run: Snapshot; refresh: () => void 
             Resume
           </button>
         )}
-        {ACTIVE.has(status) && (
+        {isActive(status) && (
           <button
             type="button"
             className="danger"
@@ -63,7 +63,7 @@ export function Controls({ run, refresh }: { run: Snapshot; refresh: () => void 
         )}
       </div>
       {status === 'awaiting_input' && run.awaiting && <Answer run={run} busy={busy} act={act} />}
-      {!ACTIVE.has(status) && run.plan && <Retry run={run} />}
+      {!isActive(status) && run.plan && <Retry run={run} />}
       <ErrorText error={error} />
     </div>
   );

@@ -16,5 +16,3 @@ const LABELS: Record<string, string> = {
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{LABELS[status] ?? status}</span>;
 }
-
-export const ACTIVE = new Set(['queued', 'starting', 'running', 'paused', 'awaiting_input']);

@@ -1,15 +1,15 @@
 import { Link, useParams } from 'react-router-dom';
-import type { ArtifactRef, StepAttempt, StepState } from '../../domain/types';
+import type { FileRef } from '../../cli/views';
+import type { StepAttempt, StepState } from '../../domain/types';
 import type { Snapshot } from '../api';
 import { CodeBlock } from '../components/CodeBlock';
 import { Controls } from '../components/Controls';
 import { PlanGraph } from '../components/PlanGraph';
 import { ProgressBar } from '../components/ProgressBar';
-import { ACTIVE, StatusBadge } from '../components/StatusBadge';
+import { isActive } from '../../domain/status';
+import { StatusBadge } from '../components/StatusBadge';
 import { bytes, duration, usd, when } from '../format';
 import { useExecution } from '../useExecution';
-
-type FileRef = ArtifactRef & { url?: string };
 
 const AUTHORS: Record<string, string> = { model: 'the model', caller: 'the caller', person: 'a person' };
 
@@ -39,7 +39,7 @@ export function RunPage() {
     );
   }
 
-  const active = ACTIVE.has(run.status);
+  const active = isActive(run.status);
   return (
     <article className="run">
       <div className="heading-row">
